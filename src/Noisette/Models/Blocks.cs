@@ -43,7 +43,17 @@ internal sealed class EmbedSequential : nn.Module<Tensor, Tensor, Tensor>
 
 internal static class Layers
 {
-    public static GroupNorm Norm(int channels, int groups) => nn.GroupNorm(Math.Min(groups, channels), channels);
+    /// <summary>GroupNorm with weight 1 and bias 0 (set explicitly: TorchSharp 0.107 can leave them uninitialised).</summary>
+    public static GroupNorm Norm(int channels, int groups)
+    {
+        var norm = nn.GroupNorm(Math.Min(groups, channels), channels);
+        using (no_grad())
+        {
+            norm.weight!.fill_(1);
+            norm.bias!.zero_();
+        }
+        return norm;
+    }
 
     public static T Zero<T>(T module) where T : nn.Module
     {

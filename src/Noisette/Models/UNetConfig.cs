@@ -71,6 +71,13 @@ public sealed record UNetConfig
                 Fail($"attention resolution {r} is not one of the model's resolutions ({string.Join(", ", Enumerable.Range(0, levels).Select(i => ImageSize >> i))})");
     }
 
+    /// <summary>The same architecture for another image size: attention stays at the same levels.</summary>
+    public UNetConfig Resized(int imageSize) => imageSize == ImageSize ? this : this with
+    {
+        ImageSize = imageSize,
+        AttentionResolutions = AttentionResolutions.Select(r => (int)((long)r * imageSize / ImageSize)).Where(r => r > 0).ToArray(),
+    };
+
     /// <summary>Indices of the levels whose resolution has attention.</summary>
     public HashSet<int> AttentionLevels()
     {
