@@ -26,4 +26,30 @@ public sealed record DataConfig
     public int SplitSeed { get; init; } = 0;
     /// <summary>Random horizontal flips during training. Off by default: letters are not symmetric.</summary>
     public bool FlipAugment { get; init; } = false;
+
+    /// <summary>
+    /// <see cref="Background"/> as bytes. Accepts "#RRGGBB" (the '#' may be left out);
+    /// anything else throws <see cref="NoisetteInputException"/>.
+    /// </summary>
+    public (byte R, byte G, byte B) BackgroundRgb => ParseColor(Background);
+
+    /// <summary>Parses "#RRGGBB" (or "RRGGBB") into bytes, or throws <see cref="NoisetteInputException"/>.</summary>
+    public static (byte R, byte G, byte B) ParseColor(string text)
+    {
+        var hex = (text ?? "").Trim();
+        if (hex.StartsWith('#')) hex = hex[1..];
+        if (hex.Length != 6 || !uint.TryParse(hex, System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture, out var v))
+            throw new NoisetteInputException($"Background colour '{text}' is not of the form #RRGGBB (for example #FFFFFF for white).");
+        return ((byte)(v >> 16), (byte)(v >> 8), (byte)v);
+    }
+
+    /// <summary>Throws <see cref="NoisetteInputException"/> when a value is out of range.</summary>
+    public void Validate()
+    {
+        if (ImageSize < 1 || ImageSize > 4096)
+            throw new NoisetteInputException($"Image size {ImageSize} is out of range: use 1 to 4096 pixels.");
+        if (!(ValidationFraction >= 0 && ValidationFraction < 1))
+            throw new NoisetteInputException($"Validation fraction {ValidationFraction} is out of range: use a value from 0 up to (not including) 1.");
+        _ = BackgroundRgb;
+    }
 }
