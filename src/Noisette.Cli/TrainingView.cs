@@ -20,8 +20,9 @@ public static class TrainingView
             else { e.Cancel = false; }
             cts.Cancel();
         };
+        EventHandler onExit = (_, _) => { try { cts.Cancel(); } catch (ObjectDisposedException) { } };
         Console.CancelKeyPress += onCancel;
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => cts.Cancel();
+        AppDomain.CurrentDomain.ProcessExit += onExit;
         try
         {
             TrainingOutcome outcome = TrainingOutcome.Interrupted;
@@ -84,6 +85,7 @@ public static class TrainingView
         finally
         {
             Console.CancelKeyPress -= onCancel;
+            AppDomain.CurrentDomain.ProcessExit -= onExit;
         }
     }
 
