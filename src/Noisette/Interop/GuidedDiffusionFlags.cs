@@ -58,6 +58,20 @@ public sealed record GuidedDiffusionFlags
     /// <summary>The downsampling rates (image_size / resolution) at which attention is used, as <c>create_model</c> passes them to the U-Net.</summary>
     public IReadOnlyList<int> AttentionDownsampleRates => AttentionResolutionList.Select(r => ImageSize / r).ToList();
 
+    /// <summary>
+    /// The U-Net levels (0 = full resolution) whose blocks have attention: those whose downsampling rate 2^level is
+    /// among <see cref="AttentionDownsampleRates"/>. Like guided-diffusion, a resolution that matches no level is
+    /// silently unused (the middle block always has attention).
+    /// </summary>
+    public IReadOnlyList<int> AttentionLevels
+    {
+        get
+        {
+            var rates = AttentionDownsampleRates;
+            return Enumerable.Range(0, ChannelMultipliers.Count).Where(l => rates.Contains(1 << l)).ToList();
+        }
+    }
+
     /// <summary>guided-diffusion's flag names, in <c>model_and_diffusion_defaults()</c> order.</summary>
     public static IReadOnlyList<string> FlagNames { get; } =
     [
@@ -73,13 +87,16 @@ public sealed record GuidedDiffusionFlags
 
     /// <summary>
     /// Parses a MODEL_FLAGS string such as <c>--attention_resolutions 32,16,8 --class_cond False --image_size 256</c>
-    /// (also <c>--flag=value</c>, and values in single or double quotes). Unknown flags, missing or bad values,
+    /// (also <c>--flag=value</c>, values in single or double quotes, and the whole <c>MODEL_FLAGS="..."</c> line). Unknown flags, missing or bad values,
     /// and inconsistent combinations throw <see cref="NoisetteInputException"/> naming the flag.
     /// </summary>
     public static GuidedDiffusionFlags Parse(string modelFlags)
     {
         ArgumentNullException.ThrowIfNull(modelFlags);
         var tokens = Tokenize(modelFlags);
+        // Accept the README's shell line as pasted: MODEL_FLAGS="--image_size 256 ..."
+        if (tokens.Count > 0 && tokens[0].StartsWith("MODEL_FLAGS=", StringComparison.Ordinal))
+            tokens = [.. Tokenize(tokens[0]["MODEL_FLAGS=".Length..]), .. tokens.Skip(1)];
         var values = new List<(string Name, string Value)>();
         for (var i = 0; i < tokens.Count; i++)
         {
@@ -331,18 +348,7 @@ public sealed record GuidedDiffusionFlags
             channels.Add((int)ch);
         }
 
-        var attentionLevels = new List<int>();
-        foreach (var res in AttentionResolutionList)
-        {
-            var level = -1;
-            for (int l = 0, ds = 1; l < levels; l++, ds *= 2)
-                if (ImageSize == res * ds) level = l;
-            if (level < 0)
-                throw new NoisetteInputException(
-                    $"guided-diffusion flag --attention_resolutions: {res} px is not one of the resolutions of a {ImageSize} px model with {levels} levels ({string.Join(",", Enumerable.Range(0, levels).Select(l => ImageSize >> l))})");
-            attentionLevels.Add(level);
-        }
-
+        var attentionLevels = AttentionLevels;
         foreach (var level in attentionLevels)
         {
             var ch = channels[level];
