@@ -8,13 +8,11 @@ namespace Noisette.Interop;
 // str is string; bytes is byte[]; list is List<object?>; tuple is PickleTuple; dict/OrderedDict is PickleDict.
 
 /// <summary>A Python tuple.</summary>
-internal sealed record PickleTuple(object?[] Items)
+internal sealed class PickleTuple(object?[] items)
 {
+    public object?[] Items { get; } = items;
     public int Count => Items.Length;
     public object? this[int i] => Items[i];
-    public bool Equals(PickleTuple? other) =>
-        other is not null && Items.Length == other.Items.Length && Items.Zip(other.Items).All(p => Equals(p.First, p.Second));
-    public override int GetHashCode() => Items.Aggregate(17, (h, x) => h * 31 + (x?.GetHashCode() ?? 0));
 }
 
 /// <summary>A Python dict or OrderedDict: insertion-ordered, keys compared by value.</summary>
@@ -28,8 +26,10 @@ internal sealed class PickleDict
 
     public void Set(object? key, object? value, Func<string, Exception> error)
     {
-        if (key is null || key is List<object?> || key is PickleDict)
-            throw error($"unhashable dict key {PickleValues.Describe(key)}");
+        // State dicts (and their _metadata) are keyed by strings; plain scalars are harmless too. Anything else
+        // (a tuple, say) would need deep hashing, which a hostile pickle could nest deep enough to crash.
+        if (key is not (string or long or bool or double))
+            throw error($"unsupported dict key {PickleValues.Describe(key)}");
         if (_index.TryGetValue(key, out var i)) _items[i] = new(key, value);
         else
         {

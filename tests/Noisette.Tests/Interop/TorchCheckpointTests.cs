@@ -120,6 +120,27 @@ public sealed class TorchCheckpointTests : IDisposable
         var q = new PickleBuilder().Global("torch", "FloatStorage").EmptyTuple().Reduce().Stop();
         PickleBuilder.WriteCheckpoint(path, q.ToArray(), new Dictionary<string, byte[]>());
         Assert.Contains("torch.FloatStorage", Assert.Throws<NoisetteInputException>(() => TorchCheckpoint.LoadStateDict(path)).Message);
+
+        // Dict keys are strings or scalars only: a (possibly deeply nested) tuple key is refused, not hashed.
+        var r = new PickleBuilder().EmptyDict().IntTuple(1, 2).Int(3).SetItem().Stop();
+        PickleBuilder.WriteCheckpoint(path, r.ToArray(), new Dictionary<string, byte[]>());
+        Assert.Contains("dict key", Assert.Throws<NoisetteInputException>(() => TorchCheckpoint.LoadStateDict(path)).Message);
+    }
+
+    [Fact]
+    public void ParametersAreTheirTensors()
+    {
+        // OrderedDict(w=_rebuild_parameter(_rebuild_tensor_v2(...), True, OrderedDict()))
+        var p = new PickleBuilder().BeginStateDict()
+            .Str("w").Global("torch._utils", "_rebuild_parameter")
+            .Mark().Tensor("FloatStorage", "0", 2, 0, [2], [1]).Op(0x88 /* NEWTRUE */).Global("collections", "OrderedDict").EmptyTuple().Reduce().Tuple()
+            .Reduce()
+            .EndStateDict();
+        var path = TempPath("param.pt");
+        PickleBuilder.WriteCheckpoint(path, p.ToArray(), new Dictionary<string, byte[]> { ["0"] = FloatBytes(3, 4) });
+        var sd = TorchCheckpoint.LoadStateDict(path);
+        try { Assert.Equal(new[] { 3f, 4f }, Assert.Single(sd).Tensor.data<float>().ToArray()); }
+        finally { DisposeAll(sd); }
     }
 
     [Fact]
