@@ -349,20 +349,23 @@ public sealed record GuidedDiffusionFlags
         }
 
         var attentionLevels = AttentionLevels;
-        foreach (var level in attentionLevels)
+        // Attention blocks at the listed levels, plus the middle block's, which guided-diffusion always has.
+        var attended = attentionLevels.Select(l => (Level: l, Where: $"the attention at {ImageSize >> l} px", Upsample: true))
+            .Append((Level: levels - 1, Where: "the middle block's attention", Upsample: false));
+        foreach (var (level, where, upsample) in attended)
         {
             var ch = channels[level];
             if (NumHeadChannels != -1)
             {
                 if (ch % NumHeadChannels != 0)
-                    throw new NoisetteInputException($"guided-diffusion flag --num_head_channels: {NumHeadChannels} does not divide the {ch} channels of the attention at {ImageSize >> level} px");
+                    throw new NoisetteInputException($"guided-diffusion flag --num_head_channels: {NumHeadChannels} does not divide the {ch} channels of {where}");
             }
             else
             {
                 if (ch % NumHeads != 0)
-                    throw new NoisetteInputException($"guided-diffusion flag --num_heads: {NumHeads} does not divide the {ch} channels of the attention at {ImageSize >> level} px");
-                if (ch % EffectiveNumHeadsUpsample != 0)
-                    throw new NoisetteInputException($"guided-diffusion flag --num_heads_upsample: {EffectiveNumHeadsUpsample} does not divide the {ch} channels of the attention at {ImageSize >> level} px");
+                    throw new NoisetteInputException($"guided-diffusion flag --num_heads: {NumHeads} does not divide the {ch} channels of {where}");
+                if (upsample && ch % EffectiveNumHeadsUpsample != 0)
+                    throw new NoisetteInputException($"guided-diffusion flag --num_heads_upsample: {EffectiveNumHeadsUpsample} does not divide the {ch} channels of {where}");
             }
         }
 

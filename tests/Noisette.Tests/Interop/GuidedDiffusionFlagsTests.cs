@@ -154,6 +154,7 @@ public class GuidedDiffusionFlagsTests
     [InlineData("--num_head_channels 48", "--num_head_channels")]
     [InlineData("--num_head_channels 0", "--num_head_channels")]
     [InlineData("--num_channels 100", "--num_channels")]
+    [InlineData("--attention_resolutions 64 --num_channels 64 --channel_mult 2,3 --num_head_channels 128", "middle block")]
     [InlineData("--image_size 80 --channel_mult 1,2,2,4,4,4", "--image_size")]
     [InlineData("--timestep_respacing ddimx", "--timestep_respacing")]
     [InlineData("--timestep_respacing 2000", "--timestep_respacing")]
