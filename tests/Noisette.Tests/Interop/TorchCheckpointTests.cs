@@ -54,6 +54,22 @@ public sealed class TorchCheckpointTests : IDisposable
     }
 
     [Fact]
+    public void AnImportedStateDictSurvivesASafetensorsRoundTripBitExactly()
+    {
+        var sd = TorchCheckpoint.LoadStateDict(Fixture("adm_tiny.pt"));
+        try
+        {
+            var path = TempPath("adm_tiny.safetensors");
+            Noisette.IO.SafeTensors.Save(path, sd, new Dictionary<string, string> { ["source"] = "adm_tiny.pt" });
+            using var back = Noisette.IO.SafeTensors.Load(path);
+            Assert.Equal(sd.Select(p => p.Name), back.Names);
+            foreach (var (name, t) in sd)
+                Assert.True(t.bytes.SequenceEqual(back[name].bytes), name);
+        }
+        finally { DisposeAll(sd); }
+    }
+
+    [Fact]
     public void InspectReadsNamesAndShapesWithoutData()
     {
         var info = TorchCheckpoint.Inspect(Fixture("adm_tiny.pt"));
