@@ -9,8 +9,22 @@ public static class Cli
 {
     public const int Ok = 0, InternalError = 1, BadInput = 2;
 
+    /// <summary>The `noisette` command and all its subcommands.</summary>
+    public static RootCommand CreateRoot() => new("Noisette: train diffusion image models on your own pictures, then generate with them.")
+    {
+        Commands.TrainCommand.Create(),
+        Commands.ResumeCommand.Create(),
+        Commands.SampleCommand.Create(),
+        Commands.DemoCommand.Create(),
+        Commands.InitCommand.Create(),
+    };
+
+    /// <summary>Parses and runs a command line; what `noisette ARGS` does.</summary>
+    public static int Run(string[] args) => Run(CreateRoot(), args);
+
     public static int Run(RootCommand root, string[] args)
     {
+        Noisette.Runtime.TorchRuntime.TuneAllocator();
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

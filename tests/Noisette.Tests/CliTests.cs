@@ -1,0 +1,134 @@
+using Noisette.IO;
+using SkiaSharp;
+
+namespace Noisette.Tests;
+
+/// <summary>The `noisette` command end to end, in process: exit codes, files written, bad input.</summary>
+public class CliTests
+{
+    private static string DemoImages => Path.Combine(Fixtures.Path(), "..", "..", "data", "demo", "letters-A");
+
+    /// <summary>A data folder with the first <paramref name="count"/> demo glyphs.</summary>
+    private static TestData.TempDir GlyphFolder(int count)
+    {
+        var dir = new TestData.TempDir();
+        foreach (var f in Directory.GetFiles(DemoImages, "*.png").Order(StringComparer.Ordinal).Take(count))
+            File.Copy(f, Path.Combine(dir.Path, Path.GetFileName(f)));
+        return dir;
+    }
+
+    private static string TreeHash(string folder)
+    {
+        using var sha = System.Security.Cryptography.SHA256.Create();
+        foreach (var f in Directory.GetFiles(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var name = System.Text.Encoding.UTF8.GetBytes(Path.GetRelativePath(folder, f));
+            sha.TransformBlock(name, 0, name.Length, null, 0);
+            var bytes = File.ReadAllBytes(f);
+            sha.TransformBlock(bytes, 0, bytes.Length, null, 0);
+        }
+        sha.TransformFinalBlock([], 0, 0);
+        return Convert.ToHexString(sha.Hash!);
+    }
+
+    private static int Run(params string[] args) => Noisette.Cli.Cli.Run(args);
+
+    private static readonly string[] Quick = ["--preset", "tiny", "--batch", "4", "--threads", "1"];
+
+    [Fact]
+    public void TrainThenSampleWritesValidPngs()
+    {
+        using var data = GlyphFolder(12);
+        File.WriteAllText(Path.Combine(data.Path, "notes.png"), "not an image");   // skipped, listed, not fatal
+        var before = TreeHash(data.Path);
+        using var outDir = new TestData.TempDir();
+        var run = outDir["run"];
+
+        Assert.Equal(0, Run(["train", "--data", data.Path, "--out", run, "--steps", "4", "--checkpoint-every", "2", .. Quick]));
+        var folder = new RunFolder(run);
+        Assert.Equal(new long[] { 2, 4 }, folder.CheckpointSteps());
+        Assert.True(File.Exists(folder.SampleGridPath(4)));
+        Assert.Equal(2, File.ReadAllLines(folder.MetricsPath).Length);   // logged at each checkpoint (log_every is 10)
+        Assert.Contains("notes.png", File.ReadAllText(folder.LogPath));
+        Assert.Equal(before, TreeHash(data.Path));                     // the data folder is untouched
+
+        var samples = outDir["samples"];
+        Assert.Equal(0, Run("sample", run, "--n", "3", "--steps", "4", "--seed", "9", "--out", samples, "--grid"));
+        var pngs = Directory.GetFiles(samples, "*.png");
+        Assert.Equal(4, pngs.Length);                                  // three images and a grid
+        foreach (var png in pngs)
+        {
+            using var bmp = SKBitmap.Decode(png);
+            Assert.NotNull(bmp);
+        }
+        using var one = SKBitmap.Decode(pngs.First(p => !Path.GetFileName(p).StartsWith("grid")));
+        Assert.Equal(32, one.Width);
+
+        // Resume to a higher total continues from step 4.
+        Assert.Equal(0, Run("resume", run, "--steps", "6"));
+        Assert.Equal(6, folder.CheckpointSteps()[^1]);
+    }
+
+    [Fact]
+    public void BadInputExitsWithTwo()
+    {
+        using var empty = new TestData.TempDir();
+        using var outDir = new TestData.TempDir();
+        Assert.Equal(2, Run(["train", "--data", Path.Combine(empty.Path, "missing"), "--out", outDir["a"], .. Quick]));
+        Assert.Equal(2, Run(["train", "--data", empty.Path, "--out", outDir["b"], .. Quick]));
+
+        File.WriteAllBytes(empty["zero.png"], []);
+        File.WriteAllBytes(empty["cut.png"], File.ReadAllBytes(Directory.GetFiles(DemoImages)[0])[..40]);
+        Assert.Equal(2, Run(["train", "--data", empty.Path, "--out", outDir["c"], .. Quick]));
+
+        using var data = GlyphFolder(6);
+        Assert.Equal(2, Run(["train", "--data", data.Path, "--out", outDir["d"], "--preset", "nope"]));
+        Assert.Equal(2, Run(["train", "--data", data.Path, "--out", outDir["e"], "--threads", "999"]));
+        Assert.Equal(2, Run(["train", "--data", data.Path, "--out", Path.Combine(data.Path, "run"), .. Quick]));
+        Assert.Equal(2, Run(["train", "--data", data.Path]));                           // --out missing: usage error
+        Assert.Equal(2, Run("resume", outDir.Path));                                        // not a run
+        Assert.Equal(2, Run("sample", outDir.Path));
+    }
+
+    [Fact]
+    public void AnOutputFolderHoldingARunIsRefusedWithoutForce()
+    {
+        using var data = GlyphFolder(6);
+        using var outDir = new TestData.TempDir();
+        var run = outDir["run"];
+        Assert.Equal(0, Run(["train", "--data", data.Path, "--out", run, "--steps", "2", "--checkpoint-every", "2", .. Quick]));
+        Assert.Equal(2, Run(["train", "--data", data.Path, "--out", run, "--steps", "2", .. Quick]));
+        Assert.Equal(0, Run(["train", "--data", data.Path, "--out", run, "--steps", "2", "--checkpoint-every", "2", "--force", .. Quick]));
+        // Nothing was deleted: the first run was moved aside.
+        var previous = Directory.GetDirectories(run, "previous-*").Single();
+        Assert.True(new RunFolder(previous).Exists);
+        Assert.Equal(2, Run("sample", run, "--sampler", "euler-of-nowhere"));
+    }
+
+    [Fact]
+    public void ResumeFallsBackPastADamagedCheckpoint()
+    {
+        using var data = GlyphFolder(6);
+        using var outDir = new TestData.TempDir();
+        var run = outDir["run"];
+        Assert.Equal(0, Run(["train", "--data", data.Path, "--out", run, "--steps", "4", "--checkpoint-every", "2", .. Quick]));
+        File.WriteAllText(Path.Combine(new RunFolder(run).CheckpointDir(4), Checkpoint.StateFile), "{ broken");
+        Assert.Equal(0, Run("resume", run, "--steps", "5"));
+        Assert.Contains("resumed from step-00000002", File.ReadAllText(new RunFolder(run).LogPath));
+    }
+
+    [Fact]
+    public void InitWritesAConfigThatTrainAccepts()
+    {
+        using var dir = new TestData.TempDir();
+        var file = dir["my.json"];
+        Assert.Equal(0, Run("init", "--preset", "tiny", "--out", file));
+        Assert.Contains("// ", File.ReadAllText(file));
+        Assert.Equal(2, Run("init", "--preset", "tiny", "--out", file));               // exists
+        using var data = GlyphFolder(6);
+        Assert.Equal(0, Run(["train", "--data", data.Path, "--out", dir["run"], "--config", file, "--steps", "2", "--checkpoint-every", "2", "--batch", "2", "--threads", "1"]));
+        var cfg = new RunFolder(dir["run"]).ReadConfig();
+        Assert.Equal("tiny", cfg.Training.Preset);
+        Assert.Equal(2, cfg.Training.Steps);
+    }
+}
