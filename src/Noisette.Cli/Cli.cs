@@ -17,6 +17,7 @@ public static class Cli
         Commands.SampleCommand.Create(),
         Commands.DemoCommand.Create(),
         Commands.InitCommand.Create(),
+        Commands.StatusCommand.Create(),
     };
 
     /// <summary>Parses and runs a command line; what `noisette ARGS` does.</summary>

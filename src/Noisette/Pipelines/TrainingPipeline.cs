@@ -98,7 +98,7 @@ public static class TrainingPipeline
             ValidationImages = dataset.ValidationIndices.Length,
         };
         LogDataset(run, dataset);
-        var trainer = Trainer.Start(cfg, run, train, runInfo, r.InitFrom);
+        var trainer = Trainer.Start(cfg, run, train, runInfo, r.InitFrom, Validation(dataset));
         return new Prepared(trainer, dataset);
     }
 
@@ -107,9 +107,12 @@ public static class TrainingPipeline
         var run = new RunFolder(runPath);
         var rc = run.ReadConfig();
         var dataset = LoadData(rc.Run.DataPath, rc.Training.Data, info, warn);
-        var trainer = Trainer.Resume(run, new SubsetImageSet(dataset, dataset.TrainIndices), dataset.Fingerprint, steps, force, warn);
+        var trainer = Trainer.Resume(run, new SubsetImageSet(dataset, dataset.TrainIndices), dataset.Fingerprint, steps, force, warn, Validation(dataset));
         return new Prepared(trainer, dataset);
     }
+
+    private static SubsetImageSet? Validation(ImageDataset ds) =>
+        ds.ValidationIndices.Length > 0 ? new SubsetImageSet(ds, ds.ValidationIndices) : null;
 
     /// <summary>Loads a folder, reporting skipped files and upscaled images; refuses a folder with no usable image.</summary>
     public static ImageDataset LoadData(string folder, DataConfig config, Action<string> info, Action<string> warn)
