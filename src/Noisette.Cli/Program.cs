@@ -1,4 +1,13 @@
-using TorchSharp;
-var x = torch.randn(2, 3, 8, 8);
-var conv = torch.nn.Conv2d(3, 4, 3);
-Console.WriteLine(conv.forward(x).shape.Length);
+using System.CommandLine;
+using Noisette.Cli;
+using Noisette.Cli.Commands;
+
+var root = new RootCommand("Noisette: train diffusion image models on your own pictures, then generate with them.")
+{
+    TrainCommand.Create(),
+    ResumeCommand.Create(),
+    SampleCommand.Create(),
+    DemoCommand.Create(),
+    InitCommand.Create(),
+};
+return Cli.Run(root, args);

@@ -1,0 +1,61 @@
+using System.CommandLine;
+using Noisette;
+using Spectre.Console;
+
+namespace Noisette.Cli;
+
+/// <summary>Exit codes and error reporting shared by every command: 0 ok, 2 bad input or usage, 1 internal error.</summary>
+public static class Cli
+{
+    public const int Ok = 0, InternalError = 1, BadInput = 2;
+
+    public static int Run(RootCommand root, string[] args)
+    {
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors) Console.Error.WriteLine("error: " + e.Message);
+            Console.Error.WriteLine("Run with --help for usage.");
+            return BadInput;
+        }
+        try
+        {
+            return parse.Invoke();
+        }
+        catch (NoisetteInputException e)
+        {
+            return Fail(e.Message);
+        }
+    }
+
+    /// <summary>Runs a command body, mapping bad input to exit 2 and anything else to exit 1 with a short report.</summary>
+    public static int Guard(Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (NoisetteInputException e)
+        {
+            return Fail(e.Message);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Console.Error.WriteLine("internal error: " + e.Message);
+            Console.Error.WriteLine(e.ToString());
+            return InternalError;
+        }
+    }
+
+    public static int Fail(string message)
+    {
+        Console.Error.WriteLine("error: " + message);
+        return BadInput;
+    }
+
+    /// <summary>True when a live progress display makes sense (a terminal, not CI or a pipe).</summary>
+    public static bool Interactive => AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
+
+    public static void Info(string message) => AnsiConsole.MarkupLine(Markup.Escape(message));
+    public static void Warn(string message) => AnsiConsole.MarkupLine("[yellow]warning:[/] " + Markup.Escape(message));
+}

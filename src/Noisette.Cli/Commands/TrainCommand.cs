@@ -1,0 +1,78 @@
+using System.CommandLine;
+using Noisette.Pipelines;
+
+namespace Noisette.Cli.Commands;
+
+public static class TrainCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string>("--data") { Description = "Folder of training images (searched recursively; never written to)", Required = true };
+        var output = new Option<string>("--out") { Description = "Run folder to create", Required = true };
+        var config = new Option<string?>("--config") { Description = "Config file (see `noisette init`)" };
+        var preset = new Option<string?>("--preset") { Description = "Model preset: tiny, letters32, ddpm32, letters64, ddpm64, adm256 (default: chosen from the images)" };
+        var imageSize = new Option<int?>("--image-size") { Description = "Training image size in pixels (default 32)" };
+        var steps = new Option<int?>("--steps") { Description = "Optimizer steps in total" };
+        var batch = new Option<int?>("--batch") { Description = "Images per step" };
+        var lr = new Option<double?>("--lr") { Description = "Learning rate (default 2e-4)" };
+        var every = new Option<int?>("--checkpoint-every") { Description = "Steps between checkpoints (default 1000)" };
+        var initFrom = new Option<string?>("--init-from") { Description = "Start from the weights of this run or checkpoint (fine-tuning)" };
+        var seed = new Option<long?>("--seed") { Description = "Seed for everything random (default 0)" };
+        var device = new Option<string?>("--device") { Description = "cpu or cuda (default cpu)" };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: one per core)" };
+        var flip = new Option<bool>("--flip") { Description = "Augment with random horizontal flips (off by default: letters are not symmetric)" };
+        var force = new Option<bool>("--force") { Description = "Use an output folder that is not empty (its contents are moved to previous-*)" };
+        var cmd = new Command("train", "Train a diffusion model on a folder of images")
+        {
+            data, output, config, preset, imageSize, steps, batch, lr, every, initFrom, seed, device, threads, flip, force,
+        };
+        cmd.SetAction(p => Cli.Guard(() =>
+        {
+            var request = new TrainRequest
+            {
+                DataPath = p.GetValue(data)!,
+                OutPath = p.GetValue(output)!,
+                ConfigFile = p.GetValue(config),
+                Preset = p.GetValue(preset),
+                ImageSize = p.GetValue(imageSize),
+                Steps = p.GetValue(steps),
+                Batch = p.GetValue(batch),
+                LearningRate = p.GetValue(lr),
+                CheckpointEvery = p.GetValue(every),
+                InitFrom = p.GetValue(initFrom),
+                Seed = p.GetValue(seed),
+                Device = p.GetValue(device),
+                Threads = p.GetValue(threads),
+                Flip = p.GetValue(flip) ? true : null,
+                Force = p.GetValue(force),
+            };
+            var prepared = TrainingPipeline.Start(request, Cli.Info, Cli.Warn);
+            using var trainer = prepared.Trainer;
+            return TrainingView.Run(trainer);
+        }));
+        return cmd;
+    }
+}
+
+public static class ResumeCommand
+{
+    public static Command Create()
+    {
+        var run = new Argument<string>("RUN") { Description = "Run folder to continue" };
+        var steps = new Option<int?>("--steps") { Description = "New total number of steps" };
+        var force = new Option<bool>("--force") { Description = "Continue even if the data folder's images changed" };
+        var cmd = new Command("resume", "Continue a run from its newest valid checkpoint") { run, steps, force };
+        cmd.SetAction(p => Cli.Guard(() =>
+        {
+            var prepared = TrainingPipeline.Resume(p.GetValue(run)!, p.GetValue(steps), p.GetValue(force), Cli.Info, Cli.Warn);
+            using var trainer = prepared.Trainer;
+            if (trainer.Step >= trainer.TotalSteps)
+            {
+                Cli.Info($"run is complete at step {trainer.Step}; pass --steps N to train further");
+                return Cli.Ok;
+            }
+            return TrainingView.Run(trainer);
+        }));
+        return cmd;
+    }
+}

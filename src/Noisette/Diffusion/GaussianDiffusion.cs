@@ -1,0 +1,214 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Noisette.Diffusion;
+
+/// <summary>
+/// All of the diffusion maths in one place: the β schedule and everything derived from it (computed in float64),
+/// the forward process q(x_t | x₀), conversions between ε, v and x₀, the posterior q(x_s | x_t, x₀) between any
+/// two timesteps (so every sampler can work on any subset of steps), the training loss, and the variational bound.
+/// Every number about noise (α, β, σ, SNR) is computed here and nowhere else.
+/// </summary>
+public sealed class GaussianDiffusion
+{
+    public DiffusionConfig Config { get; }
+    public int T => Config.Timesteps;
+
+    /// <summary>β_t, t = 0..T−1.</summary>
+    public double[] Betas { get; }
+    /// <summary>ᾱ_t = Π_{s≤t} (1 − β_s).</summary>
+    public double[] AlphasCumprod { get; }
+    /// <summary>Variance of q(x_{t−1} | x_t, x₀): β̃_t = β_t (1 − ᾱ_{t−1}) / (1 − ᾱ_t).</summary>
+    public double[] PosteriorVariance { get; }
+    /// <summary>log β̃_t, with the t = 0 entry replaced by t = 1's (it is 0 there).</summary>
+    public double[] PosteriorLogVarianceClipped { get; }
+
+    private readonly Dictionary<(string, string), Tensor> cache = new();
+    private readonly object cacheLock = new();
+
+    public GaussianDiffusion(DiffusionConfig config)
+    {
+        config.Validate();
+        Config = config;
+        Betas = MakeBetas(config.Schedule, config.Timesteps);
+        AlphasCumprod = new double[T];
+        double prod = 1;
+        for (int i = 0; i < T; i++) { prod *= 1 - Betas[i]; AlphasCumprod[i] = prod; }
+        PosteriorVariance = new double[T];
+        PosteriorLogVarianceClipped = new double[T];
+        for (int i = 0; i < T; i++)
+        {
+            double prev = i == 0 ? 1.0 : AlphasCumprod[i - 1];
+            PosteriorVariance[i] = Betas[i] * (1 - prev) / (1 - AlphasCumprod[i]);
+        }
+        for (int i = 0; i < T; i++)
+            PosteriorLogVarianceClipped[i] = Math.Log(i == 0 ? PosteriorVariance[Math.Min(1, T - 1)] : PosteriorVariance[i]);
+    }
+
+    public static double[] MakeBetas(BetaSchedule schedule, int T)
+    {
+        var b = new double[T];
+        switch (schedule)
+        {
+            case BetaSchedule.Linear:
+                double scale = 1000.0 / T, start = scale * 1e-4, end = scale * 0.02;
+                for (int i = 0; i < T; i++) b[i] = T == 1 ? start : start + (end - start) * i / (T - 1);
+                break;
+            case BetaSchedule.Cosine:
+                static double AlphaBar(double u) => Math.Pow(Math.Cos((u + 0.008) / 1.008 * Math.PI / 2), 2);
+                for (int i = 0; i < T; i++) b[i] = Math.Min(1 - AlphaBar((i + 1.0) / T) / AlphaBar((double)i / T), 0.999);
+                break;
+            default: throw new ArgumentOutOfRangeException(nameof(schedule));
+        }
+        return b;
+    }
+
+    /// <summary>ᾱ at timestep t; ᾱ_{−1} = 1 (the clean image).</summary>
+    public double AlphaBar(int t) => t < 0 ? 1.0 : AlphasCumprod[t];
+
+    /// <summary>Signal-to-noise ratio ᾱ/(1−ᾱ).</summary>
+    public double Snr(int t) => AlphasCumprod[t] / (1 - AlphasCumprod[t]);
+
+    // ---- per-timestep coefficients as tensors, broadcast over images ----
+
+    /// <summary>Gathers a per-timestep table at t (int64, shape B) as a (B,1,1,1) tensor of x's dtype.</summary>
+    private Tensor At(string table, Func<int, double> f, Tensor t, Tensor like)
+    {
+        var key = (table, t.device.ToString());
+        Tensor full;
+        lock (cacheLock)
+        {
+            if (!cache.TryGetValue(key, out full!))
+            {
+                var values = new double[T];
+                for (int i = 0; i < T; i++) values[i] = f(i);
+                full = tensor(values, dtype: float64, device: t.device).DetachFromDisposeScope();
+                cache[key] = full;
+            }
+        }
+        return full.index_select(0, t).to(like.dtype).reshape(-1, 1, 1, 1);
+    }
+
+    private Tensor SqrtAlphaBar(Tensor t, Tensor like) => At("sqrt_ab", i => Math.Sqrt(AlphasCumprod[i]), t, like);
+    private Tensor SqrtOneMinusAlphaBar(Tensor t, Tensor like) => At("sqrt_1m_ab", i => Math.Sqrt(1 - AlphasCumprod[i]), t, like);
+
+    /// <summary>Samples q(x_t | x₀) = N(√ᾱ_t x₀, (1−ᾱ_t) I) with the given noise.</summary>
+    public Tensor QSample(Tensor x0, Tensor t, Tensor noise) =>
+        SqrtAlphaBar(t, x0) * x0 + SqrtOneMinusAlphaBar(t, x0) * noise;
+
+    /// <summary>What the network should output for this x₀, noise and t.</summary>
+    public Tensor Target(Tensor x0, Tensor noise, Tensor t) => Config.Prediction switch
+    {
+        Prediction.Epsilon => noise,
+        Prediction.X0 => x0,
+        Prediction.V => SqrtAlphaBar(t, x0) * noise - SqrtOneMinusAlphaBar(t, x0) * x0,
+        _ => throw new InvalidOperationException(),
+    };
+
+    /// <summary>x₀ from x_t and ε: (x_t − √(1−ᾱ) ε) / √ᾱ.</summary>
+    public Tensor X0FromEps(Tensor xt, Tensor t, Tensor eps) =>
+        At("sqrt_recip_ab", i => Math.Sqrt(1 / AlphasCumprod[i]), t, xt) * xt
+        - At("sqrt_recipm1_ab", i => Math.Sqrt(1 / AlphasCumprod[i] - 1), t, xt) * eps;
+
+    /// <summary>ε from x_t and x₀: (x_t − √ᾱ x₀) / √(1−ᾱ).</summary>
+    public Tensor EpsFromX0(Tensor xt, Tensor t, Tensor x0) =>
+        (At("sqrt_recip_ab", i => Math.Sqrt(1 / AlphasCumprod[i]), t, xt) * xt - x0)
+        / At("sqrt_recipm1_ab", i => Math.Sqrt(1 / AlphasCumprod[i] - 1), t, xt);
+
+    /// <summary>x₀ from x_t and v: √ᾱ x_t − √(1−ᾱ) v.</summary>
+    public Tensor X0FromV(Tensor xt, Tensor t, Tensor v) => SqrtAlphaBar(t, xt) * xt - SqrtOneMinusAlphaBar(t, xt) * v;
+
+    /// <summary>ε from x_t and v: √(1−ᾱ) x_t + √ᾱ v.</summary>
+    public Tensor EpsFromV(Tensor xt, Tensor t, Tensor v) => SqrtOneMinusAlphaBar(t, xt) * xt + SqrtAlphaBar(t, xt) * v;
+
+    /// <summary>v from x₀ and ε.</summary>
+    public Tensor VFrom(Tensor x0, Tensor eps, Tensor t) => SqrtAlphaBar(t, x0) * eps - SqrtOneMinusAlphaBar(t, x0) * x0;
+
+    /// <summary>
+    /// Splits a network output into the mean prediction and (for learned-sigma models) the variance channels,
+    /// and converts the prediction into (x₀, ε). With <paramref name="clip"/>, x₀ is clamped to [−1, 1] and ε recomputed.
+    /// </summary>
+    public (Tensor X0, Tensor Eps, Tensor? VarValues) Interpret(Tensor xt, Tensor t, Tensor output, bool clip)
+    {
+        Tensor pred = output;
+        Tensor? varValues = null;
+        if (Config.LearnSigma)
+        {
+            var parts = output.chunk(2, 1);
+            pred = parts[0]; varValues = parts[1];
+        }
+        Tensor x0, eps;
+        switch (Config.Prediction)
+        {
+            case Prediction.Epsilon: eps = pred; x0 = X0FromEps(xt, t, eps); break;
+            case Prediction.X0: x0 = pred; eps = EpsFromX0(xt, t, x0); break;
+            case Prediction.V: x0 = X0FromV(xt, t, pred); eps = EpsFromV(xt, t, pred); break;
+            default: throw new InvalidOperationException();
+        }
+        if (clip)
+        {
+            x0 = x0.clamp(-1, 1);
+            eps = EpsFromX0(xt, t, x0);
+        }
+        return (x0, eps, varValues);
+    }
+
+    // ---- the reverse step between any two timesteps ----
+
+    /// <summary>
+    /// Posterior q(x_s | x_t, x₀) for timesteps s &lt; t (s = −1 means the clean image):
+    /// with β_{t|s} = 1 − ᾱ_t/ᾱ_s, mean = √ᾱ_s β_{t|s}/(1−ᾱ_t) x₀ + √(1−β_{t|s}) (1−ᾱ_s)/(1−ᾱ_t) x_t
+    /// and variance β_{t|s} (1−ᾱ_s)/(1−ᾱ_t). With s = t−1 this is DDPM's posterior.
+    /// </summary>
+    public (double CoefX0, double CoefXt, double Variance, double BetaTS) PosteriorBetween(int t, int s)
+    {
+        double abT = AlphaBar(t), abS = AlphaBar(s);
+        double betaTs = 1 - abT / abS;
+        return (Math.Sqrt(abS) * betaTs / (1 - abT), Math.Sqrt(1 - betaTs) * (1 - abS) / (1 - abT), betaTs * (1 - abS) / (1 - abT), betaTs);
+    }
+
+    /// <summary>
+    /// Learned variance (improved DDPM): the network's v ∈ [−1, 1] interpolates log σ² between the posterior
+    /// variance β̃ (v = −1) and β (v = 1) of the step steps[i] → steps[i−1], where <paramref name="steps"/> is the
+    /// ascending list of timesteps in use (all of 0..T−1, or a respaced subset). At i = 0 the posterior variance is
+    /// 0, so, as in improved DDPM, the one of i = 1 stands in for it.
+    /// </summary>
+    public Tensor LearnedLogVariance(Tensor varValues, IReadOnlyList<int> steps, int i)
+    {
+        int t = steps[i], s = i > 0 ? steps[i - 1] : -1;
+        double maxLog = Math.Log(PosteriorBetween(t, s).BetaTS);
+        double minLog = i > 0 || steps.Count < 2
+            ? Math.Log(Math.Max(PosteriorBetween(t, s).Variance, 1e-20))
+            : Math.Log(PosteriorBetween(steps[1], steps[0]).Variance);
+        var frac = (varValues + 1) / 2;
+        return frac * maxLog + (1 - frac) * minLog;
+    }
+
+    // ---- training loss ----
+
+    /// <summary>
+    /// Per-image weights of the MSE under min-SNR-γ: min(SNR, γ)/SNR for ε, min(SNR, γ)/(SNR+1) for v,
+    /// min(SNR, γ) for x₀; all ones when γ = 0.
+    /// </summary>
+    public Tensor LossWeights(Tensor t, Tensor like)
+    {
+        double g = Config.MinSnrGamma;
+        if (g <= 0) return ones(t.shape[0], dtype: like.dtype, device: like.device);
+        Func<int, double> w = Config.Prediction switch
+        {
+            Prediction.Epsilon => i => Math.Min(Snr(i), g) / Snr(i),
+            Prediction.V => i => Math.Min(Snr(i), g) / (Snr(i) + 1),
+            _ => i => Math.Min(Snr(i), g),
+        };
+        return At("minsnr", w, t, like).reshape(-1);
+    }
+
+    /// <summary>Per-image mean-squared error between the output's prediction channels and the target, weighted.</summary>
+    public Tensor Loss(Tensor output, Tensor x0, Tensor noise, Tensor t)
+    {
+        var pred = Config.LearnSigma ? output.chunk(2, 1)[0] : output;
+        var target = Target(x0, noise, t);
+        var perImage = (pred - target).square().mean([1, 2, 3]);
+        return perImage * LossWeights(t, perImage);
+    }
+}

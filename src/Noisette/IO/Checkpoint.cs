@@ -1,0 +1,146 @@
+using System.Security.Cryptography;
+using static TorchSharp.torch;
+
+namespace Noisette.IO;
+
+/// <summary>Bookkeeping of one checkpoint: RUN/checkpoints/step-NNNNNNNN/state.json.</summary>
+public sealed record CheckpointState
+{
+    public long Step { get; init; }
+    /// <summary>The run's seed; every step's random numbers derive from (seed, step), so this is the whole RNG state.</summary>
+    public long Seed { get; init; }
+    /// <summary>Training samples consumed so far: the position in the deterministic data order.</summary>
+    public long DataPosition { get; init; }
+    public long OptimizerSteps { get; init; }
+    public long EmaUpdates { get; init; }
+    public string DatasetFingerprint { get; init; } = "";
+    /// <summary>Mean training loss over the last logging window.</summary>
+    public double? Loss { get; init; }
+    public double? ValidationLoss { get; init; }
+    public DateTimeOffset Saved { get; init; } = DateTimeOffset.UtcNow;
+    /// <summary>Size and SHA-256 of every file in the checkpoint, checked before it is used.</summary>
+    public Dictionary<string, CheckpointFile> Files { get; init; } = new();
+}
+
+public sealed record CheckpointFile(long Size, string Sha256);
+
+/// <summary>
+/// Writing and reading checkpoint folders. A checkpoint is written into a temp folder and renamed into place only
+/// when every file, and last its state.json with their sizes and hashes, is on disk; a crash mid-write leaves a
+/// temp folder that readers ignore. Loading verifies sizes and hashes, so a damaged checkpoint is refused by name.
+/// </summary>
+public static class Checkpoint
+{
+    public const string ModelFile = "model.safetensors";
+    public const string EmaFile = "ema.safetensors";
+    public const string OptimizerFile = "optimizer.safetensors";
+    public const string StateFile = "state.json";
+
+    public static void Write(RunFolder run, CheckpointState state,
+                             IReadOnlyList<(string, Tensor)> model, IReadOnlyList<(string, Tensor)> ema,
+                             IReadOnlyList<(string, Tensor)>? optimizer, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var final = run.CheckpointDir(state.Step);
+        Directory.CreateDirectory(run.CheckpointsDir);
+        var tmp = Path.Combine(run.CheckpointsDir, $".{RunFolder.StepName(state.Step)}.{Guid.NewGuid():N}{AtomicFile.TempSuffix}");
+        Directory.CreateDirectory(tmp);
+        try
+        {
+            var files = new Dictionary<string, CheckpointFile>();
+            void Save(string name, IReadOnlyList<(string, Tensor)> tensors)
+            {
+                var path = Path.Combine(tmp, name);
+                SafeTensors.Save(path, tensors, metadata);
+                files[name] = Describe(path);
+            }
+            Save(ModelFile, model);
+            Save(EmaFile, ema);
+            if (optimizer is not null) Save(OptimizerFile, optimizer);
+            Json.Write(Path.Combine(tmp, StateFile), state with { Files = files });
+            AtomicFile.PublishDirectory(tmp, final);
+        }
+        catch
+        {
+            try { if (Directory.Exists(tmp)) Directory.Delete(tmp, true); } catch (IOException) { }
+            throw;
+        }
+    }
+
+    private static CheckpointFile Describe(string path)
+    {
+        using var fs = File.OpenRead(path);
+        return new CheckpointFile(fs.Length, Convert.ToHexStringLower(SHA256.HashData(fs)));
+    }
+
+    /// <summary>Reads state.json and checks every listed file's size and hash; throws naming the first problem.</summary>
+    public static CheckpointState Verify(string dir)
+    {
+        var statePath = Path.Combine(dir, StateFile);
+        if (!File.Exists(statePath)) throw new NoisetteInputException($"checkpoint {dir} is damaged: it has no {StateFile}");
+        var state = Json.Read<CheckpointState>(statePath);
+        if (!state.Files.ContainsKey(ModelFile) || !state.Files.ContainsKey(EmaFile))
+            throw new NoisetteInputException($"checkpoint {dir} is damaged: {StateFile} lists no model weights");
+        foreach (var (name, expected) in state.Files)
+        {
+            var path = Path.Combine(dir, name);
+            if (!File.Exists(path)) throw new NoisetteInputException($"checkpoint {dir} is damaged: {name} is missing");
+            var actual = Describe(path);
+            if (actual.Size != expected.Size)
+                throw new NoisetteInputException($"checkpoint {dir} is damaged: {name} has {actual.Size} bytes, {expected.Size} were written");
+            if (actual.Sha256 != expected.Sha256)
+                throw new NoisetteInputException($"checkpoint {dir} is damaged: {name} does not match its recorded SHA-256");
+        }
+        return state;
+    }
+
+    /// <summary>
+    /// The newest checkpoint that verifies, walking back past damaged ones (each reported through <paramref name="warn"/>).
+    /// Null when there is none.
+    /// </summary>
+    public static (string Dir, CheckpointState State)? LatestValid(RunFolder run, Action<string>? warn = null)
+    {
+        foreach (var step in run.CheckpointSteps().Reverse())
+        {
+            var dir = run.CheckpointDir(step);
+            try { return (dir, Verify(dir)); }
+            catch (NoisetteInputException e) { warn?.Invoke($"skipping {RunFolder.StepName(step)}: {e.Message}"); }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Resolves what a user typed to a checkpoint folder: a checkpoint folder itself, or a run folder with
+    /// <paramref name="which"/> = "latest" or a step number.
+    /// </summary>
+    public static (string Dir, CheckpointState State, RunFolder Run) Resolve(string path, string which = "latest", Action<string>? warn = null)
+    {
+        var full = Path.GetFullPath(path);
+        if (File.Exists(Path.Combine(full, StateFile)))
+        {
+            var run = new RunFolder(Path.GetDirectoryName(Path.GetDirectoryName(full))!);
+            return (full, Verify(full), run);
+        }
+        var r = new RunFolder(full);
+        if (!r.Exists) throw new NoisetteInputException($"{full} is neither a run folder (no config.json) nor a checkpoint folder (no {StateFile})");
+        if (which == "latest")
+        {
+            var latest = LatestValid(r, warn) ?? throw new NoisetteInputException($"run {full} has no valid checkpoint");
+            return (latest.Dir, latest.State, r);
+        }
+        if (!long.TryParse(which, out var step) || step < 0)
+            throw new NoisetteInputException($"--checkpoint must be 'latest' or a step number, got '{which}'");
+        var dir = r.CheckpointDir(step);
+        if (!Directory.Exists(dir))
+            throw new NoisetteInputException($"run {full} has no checkpoint at step {step}; it has: {string.Join(", ", r.CheckpointSteps())}");
+        return (dir, Verify(dir), r);
+    }
+
+    /// <summary>Deletes the oldest finished checkpoints so that at most <paramref name="keep"/> remain.</summary>
+    public static void Prune(RunFolder run, int keep, IReadOnlySet<long>? protect = null)
+    {
+        var steps = run.CheckpointSteps();
+        foreach (var s in steps.Take(Math.Max(0, steps.Count - keep)))
+            if (protect is null || !protect.Contains(s))
+                Directory.Delete(run.CheckpointDir(s), recursive: true);
+    }
+}

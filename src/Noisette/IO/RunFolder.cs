@@ -1,0 +1,118 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Noisette.Training;
+
+namespace Noisette.IO;
+
+/// <summary>Where a run's data came from and how it started; stored in config.json beside the configuration.</summary>
+public sealed record RunInfo
+{
+    public string NoisetteVersion { get; init; } = Noisette.Version.Current;
+    public DateTimeOffset Created { get; init; } = DateTimeOffset.UtcNow;
+    /// <summary>The data folder, as an absolute path.</summary>
+    public string DataPath { get; init; } = "";
+    public string DatasetFingerprint { get; init; } = "";
+    public int TrainImages { get; init; }
+    public int ValidationImages { get; init; }
+    /// <summary>The checkpoint the weights were initialised from (fine-tuning), if any.</summary>
+    public string? InitFrom { get; init; }
+}
+
+/// <summary>The contents of RUN/config.json: the full resolved configuration and where the run came from.</summary>
+public sealed record RunConfig
+{
+    public TrainingConfig Training { get; init; } = new();
+    public RunInfo Run { get; init; } = new();
+}
+
+/// <summary>
+/// The run folder, the contract between every part and face of Noisette:
+/// <code>
+/// RUN/config.json                          full resolved configuration
+/// RUN/checkpoints/step-NNNNNNNN/           model.safetensors, ema.safetensors, optimizer.safetensors, state.json
+/// RUN/samples/step-NNNNNNNN.png            EMA sample grid per checkpoint (fixed seed)
+/// RUN/metrics.jsonl                        one JSON line per logged step
+/// RUN/log.txt                              human-readable log (skipped files, warnings, checkpoints)
+/// </code>
+/// </summary>
+public sealed partial class RunFolder
+{
+    public string Root { get; }
+    public string ConfigPath => Path.Combine(Root, "config.json");
+    public string CheckpointsDir => Path.Combine(Root, "checkpoints");
+    public string SamplesDir => Path.Combine(Root, "samples");
+    public string MetricsPath => Path.Combine(Root, "metrics.jsonl");
+    public string LogPath => Path.Combine(Root, "log.txt");
+
+    public RunFolder(string root) => Root = Path.GetFullPath(root);
+
+    public bool Exists => File.Exists(ConfigPath);
+
+    public RunConfig ReadConfig()
+    {
+        if (!Exists) throw new NoisetteInputException($"{Root} is not a Noisette run (no config.json)");
+        return Json.Read<RunConfig>(ConfigPath);
+    }
+
+    public void WriteConfig(RunConfig config) => Json.Write(ConfigPath, config);
+
+    public static string StepName(long step) => "step-" + step.ToString("D8", CultureInfo.InvariantCulture);
+
+    public string CheckpointDir(long step) => Path.Combine(CheckpointsDir, StepName(step));
+    public string SampleGridPath(long step) => Path.Combine(SamplesDir, StepName(step) + ".png");
+
+    [GeneratedRegex(@"^step-(\d{8,})$")]
+    private static partial Regex StepDirPattern();
+
+    /// <summary>Steps of the finished checkpoint folders, ascending. Temp folders and other names are ignored.</summary>
+    public IReadOnlyList<long> CheckpointSteps()
+    {
+        if (!Directory.Exists(CheckpointsDir)) return [];
+        var steps = new List<long>();
+        foreach (var dir in Directory.EnumerateDirectories(CheckpointsDir))
+        {
+            var m = StepDirPattern().Match(Path.GetFileName(dir));
+            if (m.Success && long.TryParse(m.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var s)) steps.Add(s);
+        }
+        steps.Sort();
+        return steps;
+    }
+
+    public void AppendMetrics(string jsonLine)
+    {
+        Directory.CreateDirectory(Root);
+        File.AppendAllText(MetricsPath, jsonLine + "\n");
+    }
+
+    public void Log(string line)
+    {
+        Directory.CreateDirectory(Root);
+        File.AppendAllText(LogPath, $"{DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ssZ} {line}\n");
+    }
+
+    /// <summary>
+    /// Makes sure RUN can take a new run. An empty or missing folder is fine. A folder holding anything else is
+    /// refused unless <paramref name="force"/>; with force, what it held is moved into RUN/previous-TIMESTAMP/
+    /// (nothing is deleted).
+    /// </summary>
+    public void PrepareForNewRun(bool force)
+    {
+        if (!Directory.Exists(Root)) { Directory.CreateDirectory(Root); return; }
+        var entries = Directory.EnumerateFileSystemEntries(Root).ToList();
+        if (entries.Count == 0) return;
+        if (!force)
+        {
+            var what = Exists ? "already holds a Noisette run (use `noisette resume` to continue it)" : $"is not empty ({entries.Count} entries)";
+            throw new NoisetteInputException($"output folder {Root} {what}; choose another --out, or pass --force to move its contents into a previous-* subfolder");
+        }
+        var aside = Path.Combine(Root, "previous-" + DateTimeOffset.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(aside);
+        foreach (var e in entries)
+        {
+            var name = Path.GetFileName(e);
+            if (name.StartsWith("previous-", StringComparison.Ordinal)) continue;
+            var target = Path.Combine(aside, name);
+            if (Directory.Exists(e)) Directory.Move(e, target); else File.Move(e, target);
+        }
+    }
+}

@@ -1,0 +1,130 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Noisette.Models;
+
+/// <summary>
+/// The denoising U-Net. Built from a <see cref="UNetConfig"/>; its parameter names are guided-diffusion's
+/// (time_embed, label_emb, input_blocks, middle_block, output_blocks, out), so released ADM checkpoints
+/// map onto it one to one.
+/// </summary>
+public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
+{
+    private readonly Sequential time_embed;
+    private readonly Embedding? label_emb;
+    private readonly ModuleList<EmbedSequential> input_blocks, output_blocks;
+    private readonly EmbedSequential middle_block;
+    private readonly Sequential @out;
+
+    public UNetConfig Config { get; }
+
+    public UNet(UNetConfig config) : base(nameof(UNet))
+    {
+        config.Validate();
+        Config = config;
+        int mc = config.BaseChannels, ted = mc * 4, groups = config.NormGroups;
+        var attnLevels = config.AttentionLevels();
+        bool conv = true;
+
+        time_embed = nn.Sequential(("0", nn.Linear(mc, ted)), ("1", nn.SiLU()), ("2", nn.Linear(ted, ted)));
+        if (config.NumClasses > 0) label_emb = nn.Embedding(config.NumClasses, ted);
+
+        ResBlock Res(int cin, int cout, bool up = false, bool down = false) =>
+            new(cin, ted, config.Dropout, cout, groups, config.UseScaleShiftNorm, up, down);
+        AttentionBlock Attn(int ch, int heads) => new(ch, heads, config.HeadChannels, groups, config.NewAttentionOrder);
+
+        int ch = (int)(config.ChannelMultipliers[0] * mc), inputCh = ch;
+        input_blocks = new ModuleList<EmbedSequential>(new EmbedSequential(nn.Conv2d(config.InChannels, ch, 3, padding: 1)));
+        var skips = new Stack<int>();
+        skips.Push(ch);
+        int levels = config.ChannelMultipliers.Length;
+        for (int level = 0; level < levels; level++)
+        {
+            int outCh = (int)(config.ChannelMultipliers[level] * mc);
+            for (int i = 0; i < config.ResBlocksPerLevel; i++)
+            {
+                var layers = new List<nn.Module> { Res(ch, outCh) };
+                ch = outCh;
+                if (attnLevels.Contains(level)) layers.Add(Attn(ch, config.NumHeads));
+                input_blocks.Add(new EmbedSequential([.. layers]));
+                skips.Push(ch);
+            }
+            if (level != levels - 1)
+            {
+                input_blocks.Add(new EmbedSequential(config.ResBlockUpDown ? Res(ch, ch, down: true) : new Downsample(ch, conv, ch)));
+                skips.Push(ch);
+            }
+        }
+
+        middle_block = new EmbedSequential(Res(ch, ch), Attn(ch, config.NumHeads), Res(ch, ch));
+
+        int upHeads = config.NumHeadsUpsample > 0 ? config.NumHeadsUpsample : config.NumHeads;
+        output_blocks = new ModuleList<EmbedSequential>();
+        for (int level = levels - 1; level >= 0; level--)
+        {
+            int outCh = (int)(config.ChannelMultipliers[level] * mc);
+            for (int i = 0; i <= config.ResBlocksPerLevel; i++)
+            {
+                var layers = new List<nn.Module> { Res(ch + skips.Pop(), outCh) };
+                ch = outCh;
+                if (attnLevels.Contains(level)) layers.Add(Attn(ch, upHeads));
+                if (level > 0 && i == config.ResBlocksPerLevel)
+                    layers.Add(config.ResBlockUpDown ? Res(ch, ch, up: true) : new Upsample(ch, conv, ch));
+                output_blocks.Add(new EmbedSequential([.. layers]));
+            }
+        }
+
+        @out = nn.Sequential(("0", Layers.Norm(ch, groups)), ("1", nn.SiLU()),
+                             ("2", Layers.Zero(nn.Conv2d(inputCh, config.ResolvedOutChannels, 3, padding: 1))));
+
+        register_module("time_embed", time_embed);
+        if (label_emb is not null) register_module("label_emb", label_emb);
+        register_module("input_blocks", input_blocks);
+        register_module("middle_block", middle_block);
+        register_module("output_blocks", output_blocks);
+        register_module("out", @out);
+    }
+
+    /// <summary>Unconditional forward pass: x (B,C,H,W) and integer timesteps t (B).</summary>
+    public override Tensor forward(Tensor x, Tensor t) => Forward(x, t, null);
+
+    /// <summary>Forward pass with optional class labels y (B), int64.</summary>
+    public Tensor Forward(Tensor x, Tensor t, Tensor? y)
+    {
+        var emb = time_embed.call(TimestepEmbedding(t, Config.BaseChannels));
+        if (label_emb is not null)
+        {
+            if (y is null) throw new ArgumentException("this model is class-conditional: pass labels");
+            emb = emb + label_emb.call(y);
+        }
+        var hs = new List<Tensor>();
+        var h = x;
+        foreach (var block in input_blocks)
+        {
+            h = block.call(h, emb);
+            hs.Add(h);
+        }
+        h = middle_block.call(h, emb);
+        for (int i = 0; i < output_blocks.Count; i++)
+        {
+            h = cat([h, hs[^(i + 1)]], 1);
+            h = output_blocks[i].call(h, emb);
+        }
+        return @out.call(h);
+    }
+
+    /// <summary>Sinusoidal embedding of (possibly fractional) timesteps: [cos(t·f), sin(t·f)], f = 10000^(-i/half).</summary>
+    public static Tensor TimestepEmbedding(Tensor t, int dim, double maxPeriod = 10000)
+    {
+        int half = dim / 2;
+        using var scope = NewDisposeScope();
+        var freqs = exp(arange(0, half, dtype: float32, device: t.device) * (-Math.Log(maxPeriod) / half));
+        var args = t.to(float32).unsqueeze(1) * freqs.unsqueeze(0);
+        var emb = cat([cos(args), sin(args)], 1);
+        if (dim % 2 == 1) emb = cat([emb, zeros_like(emb[.., ..1])], 1);
+        return emb.MoveToOuterDisposeScope();
+    }
+
+    public long ParameterCount() => parameters().Sum(p => p.numel());
+}

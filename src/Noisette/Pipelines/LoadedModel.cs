@@ -1,0 +1,52 @@
+using Noisette.Diffusion;
+using Noisette.IO;
+using Noisette.Models;
+using Noisette.Runtime;
+using Noisette.Sampling;
+using TorchSharp;
+
+namespace Noisette.Pipelines;
+
+/// <summary>A model loaded from a checkpoint for generation: its weights (EMA by default), config and diffusion.</summary>
+public sealed class LoadedModel : IDisposable
+{
+    public RunFolder Run { get; }
+    public RunConfig Config { get; }
+    public string CheckpointDir { get; }
+    public CheckpointState State { get; }
+    public UNet Model { get; }
+    public GaussianDiffusion Diffusion { get; }
+    public bool UsesEma { get; }
+
+    private LoadedModel(RunFolder run, RunConfig config, string dir, CheckpointState state, UNet model, bool ema)
+    {
+        Run = run; Config = config; CheckpointDir = dir; State = state; Model = model; UsesEma = ema;
+        Diffusion = new GaussianDiffusion(config.Training.Diffusion);
+    }
+
+    /// <param name="path">A run folder or a checkpoint folder.</param>
+    /// <param name="which">"latest" or a step number (for a run folder).</param>
+    public static LoadedModel Load(string path, string which = "latest", bool ema = true, string device = "cpu", Action<string>? warn = null)
+    {
+        var (dir, state, run) = Checkpoint.Resolve(path, which, warn);
+        var config = run.ReadConfig();
+        var dev = TorchRuntime.ResolveDevice(device);
+        var model = new UNet(config.Training.Model);
+        try
+        {
+            ModelWeights.Load(model, Path.Combine(dir, ema ? Checkpoint.EmaFile : Checkpoint.ModelFile));
+            model.to(dev);
+            model.eval();
+            return new LoadedModel(run, config, dir, state, model, ema);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    public Denoiser Denoiser() => new(Model, Diffusion);
+
+    public void Dispose() => Model.Dispose();
+}

@@ -1,0 +1,175 @@
+using Noisette.Data;
+using Noisette.IO;
+using Noisette.Models;
+using Noisette.Training;
+
+namespace Noisette.Pipelines;
+
+/// <summary>What a person asks for when starting a run; everything left null takes a sensible default.</summary>
+public sealed record TrainRequest
+{
+    public required string DataPath { get; init; }
+    public required string OutPath { get; init; }
+    /// <summary>A config file (JSON with comments, as written by <c>noisette init</c>).</summary>
+    public string? ConfigFile { get; init; }
+    /// <summary>A preset name; when neither it nor a config file is given, one is chosen from the images.</summary>
+    public string? Preset { get; init; }
+    public int? ImageSize { get; init; }
+    public int? Steps { get; init; }
+    public int? Batch { get; init; }
+    public double? LearningRate { get; init; }
+    public int? CheckpointEvery { get; init; }
+    public long? Seed { get; init; }
+    public string? Device { get; init; }
+    public int? Threads { get; init; }
+    public bool? Flip { get; init; }
+    /// <summary>A run or checkpoint folder whose weights (model and EMA) start this run.</summary>
+    public string? InitFrom { get; init; }
+    public bool Force { get; init; }
+}
+
+/// <summary>
+/// Turns a request into a ready <see cref="Trainer"/>: resolves the configuration, loads and splits the images,
+/// prepares the run folder. Shared by the CLI and the studio.
+/// </summary>
+public static class TrainingPipeline
+{
+    public sealed record Prepared(Trainer Trainer, ImageDataset Dataset);
+
+    public static Prepared Start(TrainRequest r, Action<string> info, Action<string> warn)
+    {
+        var data = Path.GetFullPath(r.DataPath);
+        var run = new RunFolder(r.OutPath);
+        if (IsInside(run.Root, data))
+            throw new NoisetteInputException($"--out {run.Root} is inside the data folder {data}; Noisette never writes into the data folder");
+
+        // 1. The configuration before seeing the images.
+        TrainingConfig? cfg = null;
+        if (r.ConfigFile is not null) cfg = Json.Read<TrainingConfig>(r.ConfigFile);
+        if (r.InitFrom is not null)
+        {
+            var (_, _, source) = Checkpoint.Resolve(r.InitFrom);
+            var src = source.ReadConfig().Training;
+            cfg = (cfg ?? TrainingConfig.FromPreset(src.Preset)) with
+            {
+                Preset = src.Preset,
+                Model = src.Model,
+                Diffusion = src.Diffusion,
+                Data = (cfg?.Data ?? src.Data) with { ImageSize = src.Model.ImageSize, Channels = src.Model.InChannels == 1 ? ChannelMode.Gray : ChannelMode.Rgb },
+            };
+            if (r.ImageSize is { } s && s != src.Model.ImageSize)
+                cfg = cfg with { Model = cfg.Model.Resized(s), Data = cfg.Data with { ImageSize = s } };
+        }
+        if (r.Preset is not null) cfg = WithPreset(cfg, r.Preset);
+        int imageSize = r.ImageSize ?? cfg?.Data.ImageSize ?? 32;
+        var dataConfig = (cfg?.Data ?? new DataConfig()) with { ImageSize = imageSize };
+        if (r.Flip is { } flip) dataConfig = dataConfig with { FlipAugment = flip };
+
+        // 2. The images.
+        var dataset = LoadData(data, dataConfig, info, warn);
+
+        // 3. The model, chosen from the images when nothing said which.
+        cfg ??= TrainingConfig.FromPreset(AutoPreset(dataset.ResolvedChannels, imageSize));
+        cfg = cfg with { Data = dataConfig with { Channels = dataset.ResolvedChannels } };
+        if (cfg.Model.ImageSize != imageSize) cfg = cfg with { Model = cfg.Model.Resized(imageSize) };
+        if (cfg.Model.InChannels != dataset.Channels)
+            throw new NoisetteInputException(
+                $"the images are {(dataset.Channels == 1 ? "gray" : "RGB")} but the model takes {cfg.Model.InChannels} channel(s); " +
+                "choose a preset for these images, or set data.channels in the config");
+        cfg = cfg with
+        {
+            Steps = r.Steps ?? cfg.Steps,
+            Batch = r.Batch ?? cfg.Batch,
+            LearningRate = r.LearningRate ?? cfg.LearningRate,
+            CheckpointEvery = r.CheckpointEvery ?? cfg.CheckpointEvery,
+            Seed = r.Seed ?? cfg.Seed,
+            Device = r.Device ?? cfg.Device,
+            Threads = r.Threads ?? cfg.Threads,
+        };
+        cfg.Validate();
+
+        run.PrepareForNewRun(r.Force);
+        var train = new SubsetImageSet(dataset, dataset.TrainIndices);
+        var runInfo = new RunInfo
+        {
+            DataPath = data,
+            DatasetFingerprint = dataset.Fingerprint,
+            TrainImages = dataset.TrainIndices.Length,
+            ValidationImages = dataset.ValidationIndices.Length,
+        };
+        LogDataset(run, dataset);
+        var trainer = Trainer.Start(cfg, run, train, runInfo, r.InitFrom);
+        return new Prepared(trainer, dataset);
+    }
+
+    public static Prepared Resume(string runPath, int? steps, bool force, Action<string> info, Action<string> warn)
+    {
+        var run = new RunFolder(runPath);
+        var rc = run.ReadConfig();
+        var dataset = LoadData(rc.Run.DataPath, rc.Training.Data, info, warn);
+        var trainer = Trainer.Resume(run, new SubsetImageSet(dataset, dataset.TrainIndices), dataset.Fingerprint, steps, force, warn);
+        return new Prepared(trainer, dataset);
+    }
+
+    /// <summary>Loads a folder, reporting skipped files and upscaled images; refuses a folder with no usable image.</summary>
+    public static ImageDataset LoadData(string folder, DataConfig config, Action<string> info, Action<string> warn)
+    {
+        var ds = ImageDataset.Load(folder, config);
+        info($"{ds.Count} images from {folder} ({(ds.Channels == 1 ? "gray" : "RGB")}, {ds.ImageSize} px): " +
+             $"{ds.TrainIndices.Length} for training, {ds.ValidationIndices.Length} for validation");
+        if (ds.Skipped.Count > 0)
+        {
+            warn($"skipped {ds.Skipped.Count} unreadable file(s):");
+            foreach (var s in ds.Skipped.Take(10)) warn($"  {s.RelativePath}: {s.Reason}");
+            if (ds.Skipped.Count > 10) warn($"  ... and {ds.Skipped.Count - 10} more (all listed in the run's log.txt)");
+        }
+        if (ds.Upscaled.Count > 0)
+            warn($"{ds.Upscaled.Count} image(s) are smaller than {ds.ImageSize} px and were upscaled (e.g. {ds.Upscaled[0]})");
+        return ds;
+    }
+
+    private static void LogDataset(RunFolder run, ImageDataset ds)
+    {
+        run.Log($"dataset: {ds.Count} images, {ds.TrainIndices.Length} train, {ds.ValidationIndices.Length} validation, fingerprint {ds.Fingerprint}");
+        foreach (var s in ds.Skipped) run.Log($"skipped {s.RelativePath}: {s.Reason}");
+        foreach (var u in ds.Upscaled) run.Log($"upscaled {u}");
+    }
+
+    public static string AutoPreset(ChannelMode channels, int imageSize) => (channels, imageSize) switch
+    {
+        (ChannelMode.Gray, <= 32) => "letters32",
+        (ChannelMode.Gray, _) => "letters64",
+        (_, <= 32) => "ddpm32",
+        _ => "ddpm64",
+    };
+
+    private static TrainingConfig WithPreset(TrainingConfig? cfg, string preset)
+    {
+        var p = TrainingConfig.FromPreset(preset);
+        return cfg is null ? p : cfg with { Preset = p.Preset, Model = p.Model, Data = cfg.Data with { ImageSize = p.Model.ImageSize } };
+    }
+
+    private static bool IsInside(string path, string folder)
+    {
+        var f = Path.TrimEndingDirectorySeparator(folder) + Path.DirectorySeparatorChar;
+        return (Path.TrimEndingDirectorySeparator(path) + Path.DirectorySeparatorChar).StartsWith(f, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>A view of some images of a set (the training split of a dataset).</summary>
+public sealed class SubsetImageSet : IImageSet
+{
+    private readonly ImageDataset source;
+    private readonly int[] indices;
+
+    public SubsetImageSet(ImageDataset source, int[] indices)
+    {
+        this.source = source;
+        this.indices = indices;
+    }
+
+    public int Count => indices.Length;
+    public int Channels => source.Channels;
+    public int ImageSize => source.ImageSize;
+    public void CopyImage(int index, Span<byte> destination) => source.CopyImage(indices[index], destination);
+}

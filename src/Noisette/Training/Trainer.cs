@@ -1,0 +1,259 @@
+using System.Diagnostics;
+using System.Globalization;
+using Noisette.Data;
+using Noisette.Diffusion;
+using Noisette.IO;
+using Noisette.Models;
+using Noisette.Pipelines;
+using Noisette.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Noisette.Training;
+
+/// <summary>
+/// Trains a U-Net on a set of images. The loop in <see cref="Train"/> reads top to bottom: seed the step, take a
+/// batch, noise it, predict, back-propagate, clip, update, average; read the loss back only when logging;
+/// checkpoint every N steps. All randomness of step k derives from (seed, k) and the data order from the sample
+/// position, so a run interrupted and resumed produces the same weights as one that ran straight through.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    public TrainingConfig Config { get; }
+    public RunFolder Run { get; }
+    public UNet Model { get; }
+    public Ema Ema { get; }
+    public AdamW Optimizer { get; }
+    public GaussianDiffusion Diffusion { get; }
+    public Device Device { get; }
+    /// <summary>Optimizer steps completed.</summary>
+    public int Step { get; private set; }
+    /// <summary>The total the run trains to (may be raised on resume).</summary>
+    public int TotalSteps { get; private set; }
+
+    private readonly IImageSet train;
+    private readonly string fingerprint;
+    private readonly IReadOnlyList<(string Name, Tensor Param)> parameters;
+    private long dataPosition;
+    private double? lastLoss;
+
+    private Trainer(TrainingConfig config, RunFolder run, IImageSet train, string fingerprint)
+    {
+        config.Validate();
+        if (train.Count == 0) throw new NoisetteInputException("there are no training images");
+        if (train.Channels != config.Model.InChannels)
+            throw new NoisetteInputException($"the images have {train.Channels} channel(s), the model expects {config.Model.InChannels}");
+        if (train.ImageSize != config.Model.ImageSize)
+            throw new NoisetteInputException($"the images are {train.ImageSize} px, the model expects {config.Model.ImageSize} px");
+        Config = config;
+        Run = run;
+        this.train = train;
+        this.fingerprint = fingerprint;
+        TotalSteps = config.Steps;
+        Device = TorchRuntime.ResolveDevice(config.Device);
+        TorchRuntime.ConfigureThreads(config.Threads);
+        Diffusion = new GaussianDiffusion(config.Diffusion);
+
+        random.manual_seed(config.Seed);
+        Model = new UNet(config.Model);
+        Model.to(Device);
+        var emaModel = new UNet(config.Model);
+        emaModel.to(Device);
+        Ema = new Ema(Model, emaModel, config.EmaDecay, config.EmaWarmup);
+        parameters = ModelWeights.Named(Model);
+        Optimizer = new AdamW(parameters, config.Beta1, config.Beta2, config.AdamEpsilon, config.WeightDecay);
+    }
+
+    /// <summary>Starts a new run: writes config.json and, when <paramref name="initFrom"/> is given, loads its model and EMA weights.</summary>
+    public static Trainer Start(TrainingConfig config, RunFolder run, IImageSet train, RunInfo info, string? initFrom = null)
+    {
+        var trainer = new Trainer(config, run, train, info.DatasetFingerprint);
+        try
+        {
+            if (initFrom is not null)
+            {
+                var (dir, _, _) = Checkpoint.Resolve(initFrom);
+                ModelWeights.Load(trainer.Model, Path.Combine(dir, Checkpoint.ModelFile));
+                ModelWeights.Load(trainer.Ema.Model, Path.Combine(dir, Checkpoint.EmaFile));
+                info = info with { InitFrom = dir };
+            }
+            run.WriteConfig(new RunConfig { Training = config, Run = info });
+            return trainer;
+        }
+        catch
+        {
+            trainer.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Continues a run from its newest valid checkpoint. <paramref name="totalSteps"/> raises the total.
+    /// A different dataset is refused unless <paramref name="allowDifferentData"/>.
+    /// </summary>
+    public static Trainer Resume(RunFolder run, IImageSet train, string fingerprint, int? totalSteps = null,
+                                 bool allowDifferentData = false, Action<string>? warn = null)
+    {
+        var cfg = run.ReadConfig();
+        var latest = Checkpoint.LatestValid(run, warn)
+            ?? throw new NoisetteInputException($"run {run.Root} has no valid checkpoint to resume from");
+        var (dir, state) = latest;
+        if (!allowDifferentData && state.DatasetFingerprint != fingerprint)
+            throw new NoisetteInputException(
+                $"the data folder's images differ from the ones run {run.Root} was trained on (fingerprint {Short(fingerprint)} ≠ {Short(state.DatasetFingerprint)}); " +
+                "restore the original images, or pass --force to continue on the new ones");
+        var config = cfg.Training;
+        if (totalSteps is { } n)
+        {
+            if (n <= state.Step) throw new NoisetteInputException($"--steps {n} is not beyond the checkpoint's step {state.Step}");
+            config = config with { Steps = n };
+            run.WriteConfig(cfg with { Training = config });
+        }
+        var trainer = new Trainer(config, run, train, fingerprint);
+        try
+        {
+            ModelWeights.Load(trainer.Model, Path.Combine(dir, Checkpoint.ModelFile));
+            ModelWeights.Load(trainer.Ema.Model, Path.Combine(dir, Checkpoint.EmaFile));
+            using (var opt = SafeTensors.Load(Path.Combine(dir, Checkpoint.OptimizerFile)))
+                trainer.Optimizer.LoadState(opt.Tensors.ToDictionary(t => t.Name, t => t.Tensor), state.OptimizerSteps);
+            trainer.Ema.Updates = state.EmaUpdates;
+            trainer.Step = (int)state.Step;
+            trainer.dataPosition = state.DataPosition;
+            trainer.lastLoss = state.Loss;
+            run.Log($"resumed from {RunFolder.StepName(state.Step)}");
+            return trainer;
+        }
+        catch
+        {
+            trainer.Dispose();
+            throw;
+        }
+    }
+
+    private static string Short(string s) => s.Length > 12 ? s[..12] : s;
+
+    /// <summary>Trains until the total is reached or <paramref name="cancel"/> fires; either way the last step is checkpointed.</summary>
+    public TrainingOutcome Train(CancellationToken cancel, Action<TrainingProgress>? progress = null)
+    {
+        var cfg = Config;
+        using var loader = new BatchLoader(train, cfg.Seed, cfg.Batch, cfg.Data.FlipAugment, dataPosition);
+        using var lossSum = zeros(1, dtype: float32, device: Device);
+        int window = 0, lastSaved = Step;
+        var clock = Stopwatch.StartNew();
+        double imagesPerSecond = 0;
+        Model.train();
+
+        while (Step < TotalSteps)
+        {
+            if (cancel.IsCancellationRequested) break;
+            double lr = cfg.LearningRateAt(Step);
+            using (var scope = NewDisposeScope())
+            {
+                TorchRuntime.SeedStep(cfg.Seed, Step);
+                for (int micro = 0; micro < cfg.GradAccumulation; micro++)
+                {
+                    using var cpuBatch = loader.Next();
+                    var x0 = cpuBatch.to(Device);
+                    var t = randint(0, Diffusion.T, [cfg.Batch], dtype: int64, device: Device);
+                    var noise = randn_like(x0);
+                    var xt = Diffusion.QSample(x0, t, noise);
+                    var loss = Diffusion.Loss(Model.call(xt, t), x0, noise, t).mean() / cfg.GradAccumulation;
+                    loss.backward();
+                    lossSum.add_(loss.detach());
+                }
+                ClipGradients(cfg.GradClip);
+                Optimizer.Step(lr);
+                foreach (var (_, p) in parameters) p.grad?.zero_();
+                Ema.Update();
+            }
+            Step++;
+            window++;
+            dataPosition += cfg.ImagesPerStep;
+
+            bool checkpoint = Step % cfg.CheckpointEvery == 0 || Step == TotalSteps;
+            if (Step % cfg.LogEvery == 0 || checkpoint)
+            {
+                double loss = lossSum.item<float>() / window;    // the only read-back of the step
+                lossSum.zero_();
+                imagesPerSecond = window * cfg.ImagesPerStep / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+                lastLoss = loss;
+                Run.AppendMetrics(string.Create(CultureInfo.InvariantCulture,
+                    $"{{\"step\":{Step},\"loss\":{loss:R},\"lr\":{lr:R},\"images_per_s\":{imagesPerSecond:F2},\"time\":\"{DateTimeOffset.UtcNow:O}\"}}"));
+                progress?.Invoke(Report(loss, lr, imagesPerSecond));
+                window = 0;
+                clock.Restart();
+            }
+            if (checkpoint)
+            {
+                var saved = SaveCheckpoint(lr, imagesPerSecond);
+                progress?.Invoke(saved);
+                lastSaved = Step;
+                clock.Restart();
+            }
+        }
+
+        if (Step != lastSaved)
+        {
+            var saved = SaveCheckpoint(cfg.LearningRateAt(Step), imagesPerSecond);
+            progress?.Invoke(saved with { Message = "stopped: checkpoint written" });
+            return TrainingOutcome.Interrupted;
+        }
+        return Step >= TotalSteps ? TrainingOutcome.Completed : TrainingOutcome.Interrupted;
+    }
+
+    private TrainingProgress Report(double loss, double lr, double ips) => new()
+    {
+        Step = Step,
+        TotalSteps = TotalSteps,
+        Loss = loss,
+        LearningRate = lr,
+        ImagesPerSecond = ips,
+        Eta = ips > 0 ? TimeSpan.FromSeconds((TotalSteps - Step) * Config.ImagesPerStep / ips) : TimeSpan.Zero,
+    };
+
+    /// <summary>Scales all gradients so that their global L2 norm is at most <paramref name="maxNorm"/> (no read-back).</summary>
+    private void ClipGradients(double maxNorm)
+    {
+        if (maxNorm <= 0) return;
+        using var _ = no_grad();
+        var grads = parameters.Select(p => p.Param.grad).Where(g => g is not null).Select(g => g!).ToArray();
+        if (grads.Length == 0) return;
+        var total = stack(grads.Select(g => g.norm()).ToArray()).norm();
+        var coef = (maxNorm / (total + 1e-6)).clamp_max(1.0);
+        foreach (var g in grads) g.mul_(coef);
+    }
+
+    /// <summary>Writes the checkpoint of the current step, prunes old ones, and samples the EMA grid.</summary>
+    public TrainingProgress SaveCheckpoint(double lr, double ips)
+    {
+        var state = new CheckpointState
+        {
+            Step = Step,
+            Seed = Config.Seed,
+            DataPosition = dataPosition,
+            OptimizerSteps = Optimizer.StepCount,
+            EmaUpdates = Ema.Updates,
+            DatasetFingerprint = fingerprint,
+            Loss = lastLoss,
+        };
+        var meta = new Dictionary<string, string> { ["step"] = Step.ToString(CultureInfo.InvariantCulture), ["format"] = "noisette" };
+        Checkpoint.Write(Run, state, ModelWeights.Named(Model), ModelWeights.Named(Ema.Model), Optimizer.State().ToList(), meta);
+        Checkpoint.Prune(Run, Config.KeepCheckpoints);
+        Run.Log($"checkpoint {RunFolder.StepName(Step)} (loss {lastLoss?.ToString("F5", CultureInfo.InvariantCulture) ?? "n/a"})");
+        string? grid = null;
+        if (Config.SampleCount > 0)
+        {
+            grid = Run.SampleGridPath(Step);
+            Generation.WriteCheckpointGrid(Ema.Model, Diffusion, Config, grid, Step);
+            Model.train();
+        }
+        return Report(lastLoss ?? double.NaN, lr, ips) with { CheckpointDir = Run.CheckpointDir(Step), SampleGrid = grid };
+    }
+
+    public void Dispose()
+    {
+        Optimizer.Dispose();
+        Ema.Dispose();
+        Model.Dispose();
+    }
+}
