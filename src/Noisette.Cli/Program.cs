@@ -9,5 +9,8 @@ var root = new RootCommand("Noisette: train diffusion image models on your own p
     SampleCommand.Create(),
     DemoCommand.Create(),
     InitCommand.Create(),
+    CheckCommand.Create(),
+    PrepareCommand.Create(),
+    GlyphsCommand.Create(),
 };
 return Cli.Run(root, args);
