@@ -18,6 +18,9 @@ public static class Cli
         Commands.DemoCommand.Create(),
         Commands.InitCommand.Create(),
         Commands.StatusCommand.Create(),
+        Commands.CheckCommand.Create(),
+        Commands.PrepareCommand.Create(),
+        Commands.GlyphsCommand.Create(),
     };
 
     /// <summary>Parses and runs a command line; what `noisette ARGS` does.</summary>
