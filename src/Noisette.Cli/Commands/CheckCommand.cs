@@ -12,9 +12,12 @@ public static class CheckCommand
         var imageSize = new Option<int>("--image-size") { Description = "Training size the images are measured at", DefaultValueFactory = _ => 64 };
         var json = new Option<bool>("--json") { Description = "Print the full report as JSON instead of tables" };
         var html = new Option<string?>("--report") { Description = "Also write a self-contained HTML page with thumbnails of flagged images" };
-        var cmd = new Command("check", "Check a folder of images before training: unreadable files, duplicates, outliers, framing, sizes")
+        var preset = new Option<string?>("--preset") { Description = "Preset for the training-time estimate (default: chosen from the images)" };
+        var steps = new Option<int>("--steps") { Description = "Steps for the training-time estimate", DefaultValueFactory = _ => 10_000 };
+        var noEstimate = new Option<bool>("--no-estimate") { Description = "Skip the few-step speed measurement" };
+        var cmd = new Command("check", "Check a folder of images before training: unreadable files, duplicates, outliers, framing, sizes, time")
         {
-            data, imageSize, json, html,
+            data, imageSize, json, html, preset, steps, noEstimate,
         };
         cmd.SetAction(p => Cli.Guard(() =>
         {
@@ -22,6 +25,13 @@ public static class CheckCommand
             var report = DatasetReport.Run(p.GetValue(data)!, options);
             if (p.GetValue(json)) Console.Out.WriteLine(report.ToJson());
             else Print(report);
+            if (!p.GetValue(json) && !p.GetValue(noEstimate) && report.ReadableCount > 0)
+            {
+                var name = p.GetValue(preset) ?? Noisette.Pipelines.TrainingPipeline.AutoPreset(report.ResolvedChannels, p.GetValue(imageSize));
+                var cfg = Noisette.Training.TrainingConfig.FromPreset(name);
+                cfg = cfg with { Model = cfg.Model.Resized(p.GetValue(imageSize)) };
+                Cli.Info(Noisette.Training.TrainingEstimate.Measure(cfg, p.GetValue(steps)).Describe());
+            }
             if (p.GetValue(html) is { } htmlPath)
             {
                 DatasetReportHtml.Write(report, htmlPath);
