@@ -20,9 +20,11 @@ public static class SampleCommand
         var raw = new Option<bool>("--no-ema") { Description = "Use the raw weights instead of the EMA weights" };
         var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
         var batch = new Option<int>("--batch") { Description = "Images per network call", DefaultValueFactory = _ => 16 };
+        var cls = new Option<string[]>("--class") { Description = "Class to generate (repeatable), or 'all' for a grid with one row per class", AllowMultipleArgumentsPerToken = false };
+        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale W: 0 unconditional, 1 plain class, higher = more class-like", DefaultValueFactory = _ => 2.0 };
         var cmd = new Command("sample", "Generate images from a trained checkpoint")
         {
-            target, checkpoint, n, sampler, steps, eta, seed, output, grid, raw, device, batch,
+            target, checkpoint, n, sampler, steps, eta, seed, output, grid, raw, device, batch, cls, guidance,
         };
         cmd.SetAction(p => Cli.Guard(() =>
         {
@@ -39,6 +41,8 @@ public static class SampleCommand
                 Eta = p.GetValue(eta),
                 Grid = p.GetValue(grid),
                 BatchSize = p.GetValue(batch),
+                Classes = p.GetValue(cls) ?? [],
+                Guidance = p.GetValue(guidance),
             };
             Cli.Info($"sampling {request.Count} image(s) from step {model.State.Step} with {request.Sampler}");
             var result = SamplePipeline.Run(model, request, outDir, (done, total) => Cli.Info($"  {done}/{total} images"));

@@ -21,10 +21,14 @@ public static class TrainCommand
         var device = new Option<string?>("--device") { Description = "cpu or cuda (default cpu)" };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: one per core)" };
         var flip = new Option<bool>("--flip") { Description = "Augment with random horizontal flips (off by default: letters are not symmetric)" };
-        var force = new Option<bool>("--force") { Description = "Use an output folder that is not empty (its contents are moved to previous-*)" };
+        var force = new Option<bool>("--force") { Description = "Train despite fatal data-check problems, and use an output folder that is not empty (its contents are moved to previous-*)" };
+        var classes = new Option<string>("--classes") { Description = "Class labels: auto (from subfolders when every image sits in one), subfolders, none", DefaultValueFactory = _ => "auto" };
+        var classDropout = new Option<double?>("--class-dropout") { Description = "Share of labels dropped for classifier-free guidance (default 0.1)" };
+        var balanced = new Option<bool>("--balanced") { Description = "Show every class equally often, however many images each has" };
         var cmd = new Command("train", "Train a diffusion model on a folder of images")
         {
             data, output, config, preset, imageSize, steps, batch, lr, every, initFrom, seed, device, threads, flip, force,
+            classes, classDropout, balanced,
         };
         cmd.SetAction(p => Cli.Guard(() =>
         {
@@ -45,6 +49,15 @@ public static class TrainCommand
                 Threads = p.GetValue(threads),
                 Flip = p.GetValue(flip) ? true : null,
                 Force = p.GetValue(force),
+                Classes = p.GetValue(classes)!.ToLowerInvariant() switch
+                {
+                    "auto" => Noisette.Data.ClassMode.Auto,
+                    "subfolders" => Noisette.Data.ClassMode.Subfolders,
+                    "none" => Noisette.Data.ClassMode.None,
+                    var other => throw new NoisetteInputException($"--classes must be auto, subfolders or none, got '{other}'"),
+                },
+                ClassDropout = p.GetValue(classDropout),
+                ClassBalanced = p.GetValue(balanced) ? true : null,
             };
             var prepared = TrainingPipeline.Start(request, Cli.Info, Cli.Warn);
             using var trainer = prepared.Trainer;

@@ -8,6 +8,8 @@ public interface IImageSet
     int ImageSize { get; }
     /// <summary>Copies image <paramref name="index"/> (Channels × ImageSize × ImageSize bytes) into <paramref name="destination"/>.</summary>
     void CopyImage(int index, Span<byte> destination);
+    /// <summary>Class label of image <paramref name="index"/>, or −1 for an unlabelled set.</summary>
+    int LabelOf(int index) => -1;
 }
 
 /// <summary>An image set held in one byte array (tests, small synthetic sets, and subsets of a loaded folder).</summary>
@@ -18,8 +20,12 @@ public sealed class InMemoryImageSet : IImageSet
     public int Channels { get; }
     public int ImageSize { get; }
 
-    public InMemoryImageSet(byte[] pixels, int count, int channels, int imageSize)
+    private readonly int[]? labels;
+
+    public InMemoryImageSet(byte[] pixels, int count, int channels, int imageSize, int[]? labels = null)
     {
+        if (labels is not null && labels.Length != count) throw new ArgumentException("one label per image");
+        this.labels = labels;
         if (pixels.Length != (long)count * channels * imageSize * imageSize)
             throw new ArgumentException("pixel buffer size does not match count × channels × size²");
         this.pixels = pixels;
@@ -31,4 +37,6 @@ public sealed class InMemoryImageSet : IImageSet
         int n = Channels * ImageSize * ImageSize;
         pixels.AsSpan(index * n, n).CopyTo(destination);
     }
+
+    public int LabelOf(int index) => labels?[index] ?? -1;
 }

@@ -6,7 +6,11 @@ using static TorchSharp.torch;
 namespace Noisette.Evaluation;
 
 /// <summary>The held-out loss at one checkpoint, overall and by noise level.</summary>
-public sealed record ValidationResult(double Loss, double LowNoise, double MidNoise, double HighNoise, int Images);
+public sealed record ValidationResult(double Loss, double LowNoise, double MidNoise, double HighNoise, int Images)
+{
+    /// <summary>For a class-conditional model: the loss of each class's images, indexed by label.</summary>
+    public double[]? ByClass { get; init; }
+}
 
 /// <summary>
 /// The denoising loss on the validation images with fixed noise and fixed timesteps: image i is evaluated at
@@ -29,6 +33,10 @@ public static class ValidationLoss
         model.eval();
         double[] sum = new double[3];
         int[] count = new int[3];
+        bool conditional = model.IsConditional;
+        int classes = model.Config.NumClasses;
+        var classSum = new double[Math.Max(classes, 0)];
+        var classCount = new int[Math.Max(classes, 0)];
         try
         {
             using var _ = inference_mode();
@@ -43,6 +51,7 @@ public static class ValidationLoss
                 var x0s = new List<Tensor>();
                 var noises = new List<Tensor>();
                 var ts = new long[chunk.Length];
+                var ys = new long[chunk.Length];
                 for (int k = 0; k < chunk.Length; k++)
                 {
                     var (i, r) = chunk[k];
@@ -53,12 +62,14 @@ public static class ValidationLoss
                     // Stratum r of Repeats, offset by a fixed per-image fraction so strata are covered evenly.
                     double u = (r + Frac(i)) / Repeats;
                     ts[k] = Math.Min(T - 1, (long)(u * T));
+                    int label = images.LabelOf(i);
+                    ys[k] = label >= 0 ? label : Math.Max(model.NullLabel, 0);
                 }
                 var x0 = cat(x0s, 0).to(float32).div_(127.5).sub_(1).to(device);
                 var noise = cat(noises, 0).to(device);
                 var t = tensor(ts, dtype: int64, device: device);
                 var xt = diffusion.QSample(x0, t, noise);
-                var output = model.call(xt, t);
+                var output = model.Forward(xt, t, conditional ? tensor(ys, dtype: int64, device: device) : null);
                 var pred = diffusion.Config.LearnSigma ? output.chunk(2, 1)[0] : output;
                 var perImage = (pred - diffusion.Target(x0, noise, t)).square().mean([1, 2, 3]).cpu().data<float>().ToArray();
                 for (int k = 0; k < chunk.Length; k++)
@@ -66,6 +77,7 @@ public static class ValidationLoss
                     int bucket = (int)Math.Min(2, ts[k] * 3 / T);
                     sum[bucket] += perImage[k];
                     count[bucket]++;
+                    if (conditional && ys[k] < classes) { classSum[ys[k]] += perImage[k]; classCount[ys[k]]++; }
                 }
             }
         }
@@ -74,7 +86,10 @@ public static class ValidationLoss
             if (wasTraining) model.train();
         }
         double Mean(int b) => count[b] > 0 ? sum[b] / count[b] : double.NaN;
-        return new ValidationResult(sum.Sum() / count.Sum(), Mean(0), Mean(1), Mean(2), n);
+        return new ValidationResult(sum.Sum() / count.Sum(), Mean(0), Mean(1), Mean(2), n)
+        {
+            ByClass = conditional ? classSum.Select((v, c) => classCount[c] > 0 ? v / classCount[c] : double.NaN).ToArray() : null,
+        };
     }
 
     private static double Frac(int i) => (i * 0.6180339887498949) % 1.0;

@@ -28,7 +28,11 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         bool conv = true;
 
         time_embed = nn.Sequential(("0", nn.Linear(mc, ted)), ("1", nn.SiLU()), ("2", nn.Linear(ted, ted)));
-        if (config.NumClasses > 0) label_emb = nn.Embedding(config.NumClasses, ted);
+        if (config.NumClasses > 0)
+        {
+            label_emb = nn.Embedding(config.NumClasses + (config.NullClass ? 1 : 0), ted);
+            using (no_grad()) label_emb.weight!.normal_(0, 1);
+        }
 
         ResBlock Res(int cin, int cout, bool up = false, bool down = false) =>
             new(cin, ted, config.Dropout, cout, groups, config.UseScaleShiftNorm, up, down);
@@ -125,6 +129,11 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         if (dim % 2 == 1) emb = cat([emb, zeros_like(emb[.., ..1])], 1);
         return emb.MoveToOuterDisposeScope();
     }
+
+    /// <summary>The label meaning "no class" (classifier-free guidance), or −1 when the model has none.</summary>
+    public int NullLabel => Config.NumClasses > 0 && Config.NullClass ? Config.NumClasses : -1;
+
+    public bool IsConditional => Config.NumClasses > 0;
 
     public long ParameterCount() => parameters().Sum(p => p.numel());
 }

@@ -24,6 +24,11 @@ public sealed record UNetConfig
     public int NormGroups { get; init; } = 32;
     /// <summary>Number of classes for a class embedding; 0 = unconditional.</summary>
     public int NumClasses { get; init; } = 0;
+    /// <summary>
+    /// The class embedding has one more row, the null class (label = NumClasses), which stands for "no class":
+    /// trained by label dropout, it gives the unconditional prediction that classifier-free guidance needs.
+    /// </summary>
+    public bool NullClass { get; init; } = false;
     /// <summary>Attention heads; ignored when <see cref="HeadChannels"/> is positive.</summary>
     public int NumHeads { get; init; } = 1;
     /// <summary>Channels per attention head; -1 = use <see cref="NumHeads"/>.</summary>

@@ -13,8 +13,13 @@ public static class Metrics
     public static string TrainingLine(long step, double loss, double lr, double ips) => string.Create(CultureInfo.InvariantCulture,
         $"{{\"step\":{step},\"loss\":{loss:R},\"lr\":{lr:R},\"images_per_s\":{ips:F2},\"time\":\"{DateTimeOffset.UtcNow:O}\"}}");
 
-    public static string ValidationLine(long step, Evaluation.ValidationResult v) => string.Create(CultureInfo.InvariantCulture,
-        $"{{\"step\":{step},\"val_loss\":{v.Loss:R},\"val_low\":{Num(v.LowNoise)},\"val_mid\":{Num(v.MidNoise)},\"val_high\":{Num(v.HighNoise)},\"val_images\":{v.Images},\"time\":\"{DateTimeOffset.UtcNow:O}\"}}");
+    public static string ValidationLine(long step, Evaluation.ValidationResult v, IReadOnlyList<string>? classNames = null)
+    {
+        var byClass = v.ByClass is null || classNames is null ? "" :
+            ",\"val_by_class\":{" + string.Join(",", v.ByClass.Select((x, c) => $"{JsonSerializer.Serialize(classNames[c])}:{Num(x)}")) + "}";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{{\"step\":{step},\"val_loss\":{v.Loss:R},\"val_low\":{Num(v.LowNoise)},\"val_mid\":{Num(v.MidNoise)},\"val_high\":{Num(v.HighNoise)},\"val_images\":{v.Images}{byClass},\"time\":\"{DateTimeOffset.UtcNow:O}\"}}");
+    }
 
     private static string Num(double d) => double.IsFinite(d) ? d.ToString("R", CultureInfo.InvariantCulture) : "null";
 

@@ -14,9 +14,11 @@ namespace Noisette.Pipelines;
 public static class Generation
 {
     /// <summary>Samples one image per seed, in batches of at most <paramref name="batchSize"/>; returns uint8 CHW images.</summary>
+    /// <param name="labels">For a class-conditional model: the class of each image (aligned with the seeds), or null.</param>
     public static List<byte[]> Sample(Denoiser denoiser, ISampler sampler, SamplerOptions options, IReadOnlyList<long> seeds,
-                                      int batchSize = 16, Action<int, int>? onImagesDone = null)
+                                      int batchSize = 16, Action<int, int>? onImagesDone = null, IReadOnlyList<int>? labels = null)
     {
+        if (labels is not null && labels.Count != seeds.Count) throw new ArgumentException("one label per seed");
         var cfg = denoiser.Model.Config;
         var device = denoiser.Model.parameters().First().device;
         var result = new List<byte[]>(seeds.Count);
@@ -28,7 +30,9 @@ public static class Generation
             var batchSeeds = seeds.Skip(start).Take(batchSize).ToArray();
             var generators = Noise.Generators(batchSeeds);
             var noise = Noise.Normal(generators, cfg.InChannels, cfg.ImageSize, device);
-            var images = sampler.Sample(denoiser, noise, options, generators);
+            var batchDenoiser = labels is null ? denoiser
+                : denoiser.WithLabels(tensor(labels.Skip(start).Take(batchSize).Select(l => (long)l).ToArray(), dtype: int64, device: device));
+            var images = sampler.Sample(batchDenoiser, noise, options, generators);
             result.AddRange(ToBytes(images));
             foreach (var g in generators) g.Dispose();
             onImagesDone?.Invoke(Math.Min(start + batchSize, seeds.Count), seeds.Count);
@@ -51,11 +55,22 @@ public static class Generation
     /// <summary>The grid written at each checkpoint: the EMA weights, the run's fixed sample seed, its sampler settings.</summary>
     public static PlanarImage WriteCheckpointGrid(UNet ema, GaussianDiffusion diffusion, TrainingConfig config, string path, long step)
     {
-        var seeds = Enumerable.Range(0, config.SampleCount).Select(i => config.SampleSeed + i).ToArray();
-        var images = Sample(new Denoiser(ema, diffusion), Samplers.Get(config.SampleSampler),
-                            new SamplerOptions { Steps = config.SampleSteps }, seeds);
         var cfg = ema.Config;
-        var grid = ImageGrid.Compose(images.Select(b => new PlanarImage(cfg.InChannels, cfg.ImageSize, cfg.ImageSize, b)).ToList());
+        long[] seeds;
+        int[]? labels = null;
+        int? columns = null;
+        if (ema.IsConditional)
+        {
+            // One row per class (the first 8), the same seeds in every row so that rows compare.
+            int rows = Math.Min(cfg.NumClasses, 8), per = Math.Max(1, config.SampleCount / rows);
+            seeds = Enumerable.Range(0, rows * per).Select(i => config.SampleSeed + i % per).ToArray();
+            labels = Enumerable.Range(0, rows * per).Select(i => i / per).ToArray();
+            columns = per;
+        }
+        else seeds = Enumerable.Range(0, config.SampleCount).Select(i => config.SampleSeed + i).ToArray();
+        var denoiser = new Denoiser(ema, diffusion) { GuidanceScale = ema.IsConditional ? config.SampleGuidance : 1.0 };
+        var images = Sample(denoiser, Samplers.Get(config.SampleSampler), new SamplerOptions { Steps = config.SampleSteps }, seeds, labels: labels);
+        var grid = ImageGrid.Compose(images.Select(b => new PlanarImage(cfg.InChannels, cfg.ImageSize, cfg.ImageSize, b)).ToList(), columns);
         PngWriter.Write(path, grid, new Dictionary<string, string>
         {
             ["noisette:kind"] = "checkpoint-grid",

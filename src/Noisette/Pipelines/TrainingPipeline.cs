@@ -23,6 +23,10 @@ public sealed record TrainRequest
     public string? Device { get; init; }
     public int? Threads { get; init; }
     public bool? Flip { get; init; }
+    /// <summary>Class labels from subfolders: auto (when every image sits in one), subfolders, or none.</summary>
+    public ClassMode Classes { get; init; } = ClassMode.Auto;
+    public double? ClassDropout { get; init; }
+    public bool? ClassBalanced { get; init; }
     /// <summary>A run or checkpoint folder whose weights (model and EMA) start this run.</summary>
     public string? InitFrom { get; init; }
     public bool Force { get; init; }
@@ -53,6 +57,7 @@ public static class TrainingPipeline
             cfg = (cfg ?? TrainingConfig.FromPreset(src.Preset)) with
             {
                 Preset = src.Preset,
+                ClassNames = src.ClassNames,
                 Model = src.Model,
                 Diffusion = src.Diffusion,
                 Data = (cfg?.Data ?? src.Data) with { ImageSize = src.Model.ImageSize, Channels = src.Model.InChannels == 1 ? ChannelMode.Gray : ChannelMode.Rgb },
@@ -83,8 +88,23 @@ public static class TrainingPipeline
             throw new NoisetteInputException(
                 $"the images are {(dataset.Channels == 1 ? "gray" : "RGB")} but the model takes {cfg.Model.InChannels} channel(s); " +
                 "choose a preset for these images, or set data.channels in the config");
+        var labels = ClassLabels.FromSubfolders(dataset.RelativePaths, r.Classes);
+        if (labels is not null)
+        {
+            info($"classes from subfolders ({labels.Count}): {string.Join(", ", labels.Names)}");
+            if (cfg.ClassNames is { } known && !known.SequenceEqual(labels.Names))
+                throw new NoisetteInputException($"the folder's classes ({string.Join(", ", labels.Names)}) differ from the starting model's ({string.Join(", ", known)})");
+            cfg = cfg with { ClassNames = labels.Names, Model = cfg.Model with { NumClasses = labels.Count, NullClass = true } };
+        }
+        else if (cfg.ClassNames is not null || cfg.Model.NumClasses > 0)
+        {
+            if (r.InitFrom is null) cfg = cfg with { ClassNames = null, Model = cfg.Model with { NumClasses = 0, NullClass = false } };
+            else throw new NoisetteInputException("the starting model is class-conditional: put the images in one subfolder per class");
+        }
         cfg = cfg with
         {
+            ClassDropout = r.ClassDropout ?? cfg.ClassDropout,
+            ClassBalanced = r.ClassBalanced ?? cfg.ClassBalanced,
             Steps = r.Steps ?? cfg.Steps,
             Batch = r.Batch ?? cfg.Batch,
             LearningRate = r.LearningRate ?? cfg.LearningRate,
@@ -96,7 +116,7 @@ public static class TrainingPipeline
         cfg.Validate();
 
         run.PrepareForNewRun(r.Force);
-        var train = new SubsetImageSet(dataset, dataset.TrainIndices);
+        var train = new SubsetImageSet(dataset, dataset.TrainIndices, labels?.Labels);
         var runInfo = new RunInfo
         {
             DataPath = data,
@@ -105,7 +125,7 @@ public static class TrainingPipeline
             ValidationImages = dataset.ValidationIndices.Length,
         };
         LogDataset(run, dataset);
-        var trainer = Trainer.Start(cfg, run, train, runInfo, r.InitFrom, Validation(dataset));
+        var trainer = Trainer.Start(cfg, run, train, runInfo, r.InitFrom, Validation(dataset, labels));
         return new Prepared(trainer, dataset);
     }
 
@@ -114,12 +134,20 @@ public static class TrainingPipeline
         var run = new RunFolder(runPath);
         var rc = run.ReadConfig();
         var dataset = LoadData(rc.Run.DataPath, rc.Training.Data, info, warn);
-        var trainer = Trainer.Resume(run, new SubsetImageSet(dataset, dataset.TrainIndices), dataset.Fingerprint, steps, force, warn, Validation(dataset));
+        ClassLabels? labels = null;
+        if (rc.Training.ClassNames is { } names)
+        {
+            labels = ClassLabels.FromSubfolders(dataset.RelativePaths, ClassMode.Subfolders)!;
+            if (!labels.Names.SequenceEqual(names))
+                throw new NoisetteInputException($"the data folder's classes ({string.Join(", ", labels.Names)}) differ from the run's ({string.Join(", ", names)})");
+        }
+        var trainer = Trainer.Resume(run, new SubsetImageSet(dataset, dataset.TrainIndices, labels?.Labels), dataset.Fingerprint, steps, force, warn,
+                                     Validation(dataset, labels));
         return new Prepared(trainer, dataset);
     }
 
-    private static SubsetImageSet? Validation(ImageDataset ds) =>
-        ds.ValidationIndices.Length > 0 ? new SubsetImageSet(ds, ds.ValidationIndices) : null;
+    private static SubsetImageSet? Validation(ImageDataset ds, ClassLabels? labels) =>
+        ds.ValidationIndices.Length > 0 ? new SubsetImageSet(ds, ds.ValidationIndices, labels?.Labels) : null;
 
     /// <summary>Loads a folder, reporting skipped files and upscaled images; refuses a folder with no usable image.</summary>
     public static ImageDataset LoadData(string folder, DataConfig config, Action<string> info, Action<string> warn)
@@ -171,12 +199,17 @@ public sealed class SubsetImageSet : IImageSet
 {
     private readonly ImageDataset source;
     private readonly int[] indices;
+    private readonly int[]? labels;
 
-    public SubsetImageSet(ImageDataset source, int[] indices)
+    /// <param name="labels">Labels of all the dataset's images (indexed like the dataset), or null.</param>
+    public SubsetImageSet(ImageDataset source, int[] indices, int[]? labels = null)
     {
         this.source = source;
         this.indices = indices;
+        this.labels = labels;
     }
+
+    public int LabelOf(int index) => labels?[indices[index]] ?? -1;
 
     public int Count => indices.Length;
     public int Channels => source.Channels;

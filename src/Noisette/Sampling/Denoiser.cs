@@ -10,6 +10,8 @@ public readonly record struct DenoiserOutput(Tensor X0, Tensor Eps, Tensor? VarV
 /// <summary>
 /// The one contract every sampler works against: given x_t and integer timesteps, predict the clean image and
 /// the noise. It wraps a network (usually the EMA weights) and the diffusion maths that interpret its output.
+/// For a class-conditional model it also applies classifier-free guidance:
+/// out = out(∅) + w·(out(y) − out(∅)), both halves computed in one batched forward pass.
 /// </summary>
 public class Denoiser
 {
@@ -17,8 +19,10 @@ public class Denoiser
     public GaussianDiffusion Diffusion { get; }
     /// <summary>Clamp predicted x₀ to the data range [−1, 1] (right for images).</summary>
     public bool ClipDenoised { get; init; } = true;
-    /// <summary>Class labels for a class-conditional model (one per image), or null.</summary>
+    /// <summary>Class labels for a class-conditional model (one per image); null means the null class.</summary>
     public Tensor? Labels { get; init; }
+    /// <summary>Guidance scale w: 0 is unconditional, 1 plain conditional, above 1 stronger class likeness.</summary>
+    public double GuidanceScale { get; init; } = 1.0;
 
     public Denoiser(UNet model, GaussianDiffusion diffusion)
     {
@@ -26,11 +30,38 @@ public class Denoiser
         Diffusion = diffusion;
     }
 
+    /// <summary>The same denoiser for a batch with these labels.</summary>
+    public Denoiser WithLabels(Tensor? labels) =>
+        new(Model, Diffusion) { ClipDenoised = ClipDenoised, Labels = labels, GuidanceScale = GuidanceScale };
+
     public virtual DenoiserOutput Predict(Tensor x, int t)
     {
         var tt = full(x.shape[0], (long)t, dtype: int64, device: x.device);
-        var output = Model.Forward(x, tt, Labels);
+        var output = Output(x, tt);
         var (x0, eps, v) = Diffusion.Interpret(x, tt, output.to(x.dtype), ClipDenoised);
         return new DenoiserOutput(x0, eps, v);
+    }
+
+    private Tensor Output(Tensor x, Tensor t)
+    {
+        if (!Model.IsConditional) return Model.Forward(x, t, null);
+        int nullLabel = Model.NullLabel;
+        if (Labels is null)
+        {
+            if (nullLabel < 0) throw new NoisetteInputException("this model is class-conditional without a null class: give a class");
+            return Model.Forward(x, t, full(x.shape[0], (long)nullLabel, dtype: int64, device: x.device));
+        }
+        var labels = Labels.to(x.device);
+        double w = GuidanceScale;
+        if (w == 1.0) return Model.Forward(x, t, labels);
+        if (nullLabel < 0) throw new NoisetteInputException("classifier-free guidance needs a model trained with a null class; use --guidance 1");
+        var nulls = full_like(labels, nullLabel);
+        if (w == 0.0) return Model.Forward(x, t, nulls);
+        var both = Model.Forward(cat([x, x], 0), cat([t, t], 0), cat([labels, nulls], 0)).chunk(2, 0);
+        Tensor cond = both[0], uncond = both[1];
+        if (!Diffusion.Config.LearnSigma) return uncond + (cond - uncond) * w;
+        var c = cond.chunk(2, 1);
+        var u = uncond.chunk(2, 1);
+        return cat([u[0] + (c[0] - u[0]) * w, c[1]], 1);
     }
 }

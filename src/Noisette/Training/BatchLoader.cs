@@ -4,29 +4,41 @@ using static TorchSharp.torch;
 
 namespace Noisette.Training;
 
+/// <summary>A training batch: images in [−1, 1] (B, C, H, W) and, for a labelled set, int64 class labels (B).</summary>
+public sealed record Batch(Tensor Images, Tensor? Labels) : IDisposable
+{
+    public void Dispose()
+    {
+        Images.Dispose();
+        Labels?.Dispose();
+    }
+}
+
 /// <summary>
-/// Builds training batches (float, scaled to [−1, 1]) in the order of <see cref="DataOrder"/>, on a background
-/// thread a few batches ahead of the trainer, so the training step rarely waits for data.
+/// Builds training batches in the order of <see cref="DataOrder"/>, on a background thread a few batches ahead of
+/// the trainer, so the training step rarely waits for data.
 /// </summary>
 public sealed class BatchLoader : IDisposable
 {
     private readonly IImageSet images;
     private readonly DataOrder order;
     private readonly int batch;
-    private readonly bool flip;
-    private readonly BlockingCollection<Tensor> queue;
+    private readonly bool flip, labelled;
+    private readonly BlockingCollection<Batch> queue;
     private readonly CancellationTokenSource cts = new();
     private readonly Thread worker;
     private Exception? failure;
 
     /// <param name="startPosition">Sample position of the first batch (step × images per step).</param>
-    public BatchLoader(IImageSet images, long seed, int batch, bool flip, long startPosition, int prefetch = 3)
+    public BatchLoader(IImageSet images, long seed, int batch, bool flip, long startPosition, bool classBalanced = false, int prefetch = 3)
     {
         this.images = images;
-        order = new DataOrder(images.Count, seed);
+        var labels = Enumerable.Range(0, images.Count).Select(images.LabelOf).ToArray();
+        labelled = labels.Any(l => l >= 0);
+        order = new DataOrder(images.Count, seed, labelled ? labels : null, classBalanced);
         this.batch = batch;
         this.flip = flip;
-        queue = new BlockingCollection<Tensor>(Math.Max(1, prefetch));
+        queue = new BlockingCollection<Batch>(Math.Max(1, prefetch));
         worker = new Thread(() => Produce(startPosition)) { IsBackground = true, Name = "noisette-batches" };
         worker.Start();
     }
@@ -34,15 +46,15 @@ public sealed class BatchLoader : IDisposable
     /// <summary>Time the consumer spent waiting for batches.</summary>
     public TimeSpan WaitTime { get; private set; }
 
-    /// <summary>The next batch (B, C, H, W) float32 on the CPU; the caller owns and disposes it.</summary>
-    public Tensor Next()
+    /// <summary>The next batch on the CPU; the caller owns and disposes it.</summary>
+    public Batch Next()
     {
         var sw = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            var t = queue.Take(cts.Token);
+            var b = queue.Take(cts.Token);
             WaitTime += sw.Elapsed;
-            return t;
+            return b;
         }
         catch (Exception) when (failure is not null)
         {
@@ -51,23 +63,26 @@ public sealed class BatchLoader : IDisposable
     }
 
     /// <summary>Builds the batch at a sample position, synchronously (used by the worker and by tests).</summary>
-    public Tensor Build(long position)
+    public Batch Build(long position)
     {
         int c = images.Channels, s = images.ImageSize, per = c * s * s;
         var bytes = new byte[batch * per];
-        var row = new byte[s];
+        var labels = new long[batch];
         for (int b = 0; b < batch; b++)
         {
             long p = position + b;
+            int index = order.IndexAt(p);
             var dst = bytes.AsSpan(b * per, per);
-            images.CopyImage(order.IndexAt(p), dst);
+            images.CopyImage(index, dst);
+            labels[b] = images.LabelOf(index);
             if (flip && order.FlipAt(p))
                 for (int r = 0; r < c * s; r++)
                     dst.Slice(r * s, s).Reverse();
         }
         using var scope = NewDisposeScope();
         var x = tensor(bytes, dtype: ScalarType.Byte).reshape(batch, c, s, s).to(ScalarType.Float32).div_(127.5).sub_(1.0);
-        return x.DetachFromDisposeScope();
+        var y = labelled ? tensor(labels, dtype: int64) : null;
+        return new Batch(x.DetachFromDisposeScope(), y?.DetachFromDisposeScope());
     }
 
     private void Produce(long position)
@@ -76,10 +91,10 @@ public sealed class BatchLoader : IDisposable
         {
             while (!cts.IsCancellationRequested)
             {
-                var t = Build(position);
+                var b = Build(position);
                 position += batch;
-                try { queue.Add(t, cts.Token); }
-                catch (OperationCanceledException) { t.Dispose(); break; }
+                try { queue.Add(b, cts.Token); }
+                catch (OperationCanceledException) { b.Dispose(); break; }
             }
         }
         catch (OperationCanceledException) { }
@@ -94,7 +109,7 @@ public sealed class BatchLoader : IDisposable
     {
         cts.Cancel();
         worker.Join();
-        while (queue.TryTake(out var t)) t.Dispose();
+        while (queue.TryTake(out var b)) b.Dispose();
         queue.Dispose();
         cts.Dispose();
     }

@@ -2,48 +2,79 @@ namespace Noisette.Training;
 
 /// <summary>
 /// The deterministic order in which training images are visited: epoch e is a seeded Fisher–Yates shuffle, and
-/// sample position p (counted from the start of the run) is image perm(p / n)[p mod n]. A resumed run therefore
+/// sample position p (counted from the start of the run) is entry p mod L of epoch p / L. A resumed run therefore
 /// continues with exactly the images an uninterrupted run would have seen.
+/// With class balancing, an epoch holds every class as often as the largest one (smaller classes repeat, each
+/// repetition reshuffled), so an imbalanced folder trains every class equally.
 /// </summary>
 public sealed class DataOrder
 {
     private readonly int n;
     private readonly long seed;
+    private readonly int[][]? byClass;
     private long cachedEpoch = -1;
-    private int[] perm = [];
+    private int[] order = [];
 
-    public DataOrder(int count, long seed)
+    public DataOrder(int count, long seed, IReadOnlyList<int>? labels = null, bool balanced = false)
     {
         if (count < 1) throw new ArgumentOutOfRangeException(nameof(count));
         n = count;
         this.seed = seed;
+        if (balanced && labels is not null && labels.Any(l => l >= 0))
+            byClass = Enumerable.Range(0, count).GroupBy(i => labels[i]).OrderBy(g => g.Key).Select(g => g.ToArray()).ToArray();
     }
+
+    /// <summary>Entries per epoch.</summary>
+    public long EpochLength => byClass is null ? n : (long)byClass.Length * byClass.Max(c => c.Length);
 
     public int IndexAt(long position)
     {
-        long epoch = position / n;
+        long len = EpochLength;
+        long epoch = position / len;
         if (epoch != cachedEpoch)
         {
-            perm = Permutation(n, Mix(seed, epoch));
+            order = BuildEpoch(epoch);
             cachedEpoch = epoch;
         }
-        return perm[position % n];
+        return order[position % len];
+    }
+
+    private int[] BuildEpoch(long epoch)
+    {
+        if (byClass is null)
+        {
+            var identity = Enumerable.Range(0, n).ToArray();
+            Shuffle(identity, Mix(seed, epoch));
+            return identity;
+        }
+        int max = byClass.Max(c => c.Length);
+        var all = new List<int>(byClass.Length * max);
+        for (int c = 0; c < byClass.Length; c++)
+        {
+            var members = byClass[c];
+            for (int rep = 0; rep * members.Length < max; rep++)
+            {
+                var copy = (int[])members.Clone();
+                Shuffle(copy, Mix((long)(Mix(seed, epoch) >> 1), c * 1_000_003L + rep));
+                all.AddRange(copy.Take(Math.Min(copy.Length, max - rep * members.Length)));
+            }
+        }
+        var result = all.ToArray();
+        Shuffle(result, Mix(seed ^ 0x2545F4914F6CDD1DL, epoch));
+        return result;
     }
 
     /// <summary>Whether the sample at this position is horizontally flipped (when augmentation is on).</summary>
     public bool FlipAt(long position) => (Mix(seed ^ 0x5DEECE66DL, position) & 1) == 1;
 
-    private static int[] Permutation(int n, ulong state)
+    private static void Shuffle(int[] p, ulong state)
     {
-        var p = new int[n];
-        for (int i = 0; i < n; i++) p[i] = i;
-        for (int i = n - 1; i > 0; i--)
+        for (int i = p.Length - 1; i > 0; i--)
         {
             state = SplitMix(state);
             int j = (int)(state % (ulong)(i + 1));
             (p[i], p[j]) = (p[j], p[i]);
         }
-        return p;
     }
 
     internal static ulong Mix(long a, long b) => SplitMix(SplitMix((ulong)a) ^ (ulong)b);

@@ -79,8 +79,10 @@ public sealed class Trainer : IDisposable
             if (initFrom is not null)
             {
                 var (dir, _, _) = Checkpoint.Resolve(initFrom);
-                ModelWeights.Load(trainer.Model, Path.Combine(dir, Checkpoint.ModelFile));
-                ModelWeights.Load(trainer.Ema.Model, Path.Combine(dir, Checkpoint.EmaFile));
+                // A class embedding new to this run starts at zero: the model begins exactly as the source.
+                static bool NewEmbedding(string name) => name == "label_emb.weight";
+                ModelWeights.Load(trainer.Model, Path.Combine(dir, Checkpoint.ModelFile), NewEmbedding);
+                ModelWeights.Load(trainer.Ema.Model, Path.Combine(dir, Checkpoint.EmaFile), NewEmbedding);
                 info = info with { InitFrom = dir };
             }
             run.WriteConfig(new RunConfig { Training = config, Run = info });
@@ -142,7 +144,7 @@ public sealed class Trainer : IDisposable
     public TrainingOutcome Train(CancellationToken cancel, Action<TrainingProgress>? progress = null)
     {
         var cfg = Config;
-        using var loader = new BatchLoader(train, cfg.Seed, cfg.Batch, cfg.Data.FlipAugment, dataPosition);
+        using var loader = new BatchLoader(train, cfg.Seed, cfg.Batch, cfg.Data.FlipAugment, dataPosition, cfg.ClassBalanced);
         using var lossSum = zeros(1, dtype: float32, device: Device);
         int window = 0, lastSaved = Step;
         var clock = Stopwatch.StartNew();
@@ -158,12 +160,13 @@ public sealed class Trainer : IDisposable
                 TorchRuntime.SeedStep(cfg.Seed, Step);
                 for (int micro = 0; micro < cfg.GradAccumulation; micro++)
                 {
-                    using var cpuBatch = loader.Next();
-                    var x0 = cpuBatch.to(Device);
+                    using var batch = loader.Next();
+                    var x0 = batch.Images.to(Device);
                     var t = randint(0, Diffusion.T, [cfg.Batch], dtype: int64, device: Device);
                     var noise = randn_like(x0);
+                    var y = Labels(batch.Labels);
                     var xt = Diffusion.QSample(x0, t, noise);
-                    var loss = Diffusion.Loss(Model.call(xt, t), x0, noise, t).mean() / cfg.GradAccumulation;
+                    var loss = Diffusion.Loss(Model.Forward(xt, t, y), x0, noise, t).mean() / cfg.GradAccumulation;
                     loss.backward();
                     lossSum.add_(loss.detach());
                 }
@@ -210,6 +213,13 @@ public sealed class Trainer : IDisposable
         return Step >= TotalSteps ? TrainingOutcome.Completed : TrainingOutcome.Interrupted;
     }
 
+    /// <summary>The batch's labels on the device, with a fraction replaced by the null class (label dropout).</summary>
+    private Tensor? Labels(Tensor? labels)
+    {
+        if (labels is null || !Model.IsConditional) return null;
+        return LabelDropout.Apply(labels.to(Device), Config.ClassDropout, Model.NullLabel);
+    }
+
     private TrainingProgress Report(double loss, double lr, double ips) => new()
     {
         Step = Step,
@@ -242,11 +252,14 @@ public sealed class Trainer : IDisposable
         var val = validation is null ? null : ValidationLoss.Compute(Ema.Model, Diffusion, validation);
         if (val is not null)
         {
-            Run.AppendMetrics(Metrics.ValidationLine(Step, val));
+            Run.AppendMetrics(Metrics.ValidationLine(Step, val, Config.ClassNames));
             tensorBoard.AddScalar("validation/loss", val.Loss, Step);
             tensorBoard.AddScalar("validation/low_noise", val.LowNoise, Step);
             tensorBoard.AddScalar("validation/mid_noise", val.MidNoise, Step);
             tensorBoard.AddScalar("validation/high_noise", val.HighNoise, Step);
+            if (val.ByClass is not null && Config.ClassNames is not null)
+                for (int c = 0; c < val.ByClass.Length; c++)
+                    if (double.IsFinite(val.ByClass[c])) tensorBoard.AddScalar($"validation/class/{Config.ClassNames[c]}", val.ByClass[c], Step);
         }
         var state = new CheckpointState
         {

@@ -49,6 +49,15 @@ public sealed record TrainingConfig
     public int SampleSteps { get; init; } = 50;
     /// <summary>Seed of the checkpoint grids: the same for every checkpoint so grids compare over time.</summary>
     public long SampleSeed { get; init; } = 0;
+    /// <summary>Classifier-free guidance of the grids of a class-conditional run.</summary>
+    public double SampleGuidance { get; init; } = 2.0;
+
+    /// <summary>Class names of a class-conditional run (label i is ClassNames[i]); null for an unconditional one.</summary>
+    public string[]? ClassNames { get; init; }
+    /// <summary>Fraction of labels replaced by the null class during training, for classifier-free guidance.</summary>
+    public double ClassDropout { get; init; } = 0.1;
+    /// <summary>Visit every class equally often, whatever the number of images in each.</summary>
+    public bool ClassBalanced { get; init; } = false;
 
     public long Seed { get; init; } = 0;
     public string Device { get; init; } = "cpu";
@@ -77,6 +86,9 @@ public sealed record TrainingConfig
         if (Threads < 0) Fail($"threads must not be negative, got {Threads}");
         if (Data.ValidationFraction is < 0 or >= 1) Fail($"validation_fraction must be in [0, 1), got {Data.ValidationFraction}");
         if (Model.LearnSigma != Diffusion.LearnSigma) Fail("model.learn_sigma and diffusion.learn_sigma must agree");
+        if (ClassDropout is < 0 or > 1) Fail($"class_dropout must be in [0, 1], got {ClassDropout}");
+        if (ClassNames is not null && ClassNames.Length != Model.NumClasses)
+            Fail($"{ClassNames.Length} class names but model.num_classes is {Model.NumClasses}");
     }
 
     /// <summary>The learning rate at an optimizer step: linear warm-up, then constant or cosine decay.</summary>

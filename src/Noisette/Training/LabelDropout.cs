@@ -1,0 +1,18 @@
+using static TorchSharp.torch;
+
+namespace Noisette.Training;
+
+/// <summary>
+/// Label dropout for classifier-free guidance: each label is replaced by the null class with probability p, so one
+/// network learns both the conditional and the unconditional prediction. Draws from libtorch's global generator,
+/// which the trainer seeds per step.
+/// </summary>
+public static class LabelDropout
+{
+    public static Tensor Apply(Tensor labels, double p, int nullLabel)
+    {
+        if (p <= 0 || nullLabel < 0) return labels;
+        var drop = rand(labels.shape[0], device: labels.device) < p;
+        return where(drop, full_like(labels, nullLabel), labels);
+    }
+}
