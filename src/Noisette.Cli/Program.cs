@@ -7,6 +7,9 @@ var root = new RootCommand("Noisette: train diffusion image models on your own p
     TrainCommand.Create(),
     ResumeCommand.Create(),
     SampleCommand.Create(),
+    EditCommand.Create(),
+    InpaintCommand.Create(),
+    InterpolateCommand.Create(),
     DemoCommand.Create(),
     InitCommand.Create(),
 };
