@@ -32,7 +32,7 @@ public static class Edit
 
     /// <summary>
     /// The timesteps an edit visits, ascending: a sampler's <paramref name="steps"/> scaled by the strength, spread
-    /// evenly up to the start timestep round(strength·(T−1)). Strength 1 gives the sampler's usual timesteps.
+    /// evenly up to the start timestep round(strength·(T−1)). At strength 1 the sampler uses its own spacing instead.
     /// </summary>
     public static int[] Timesteps(int T, int steps, double strength)
     {
@@ -59,7 +59,9 @@ public static class Edit
         var x = strength >= 1
             ? noise
             : d.QSample(clean, full(noise.shape[0], (long)timesteps[^1], dtype: int64, device: noise.device), noise);
-        return sampler.Sample(denoiser, x, options with { Timesteps = timesteps, StopAt = -1 }, generators, progress);
+        // At strength 1 the sampler picks its own timesteps, exactly as when sampling.
+        var walk = strength >= 1 ? options with { Timesteps = null, StopAt = -1 } : options with { Timesteps = timesteps, StopAt = -1 };
+        return sampler.Sample(denoiser, x, walk, generators, progress);
     }
 
     /// <summary>Edits an image (uint8 CHW) once per seed; returns uint8 CHW images.</summary>

@@ -7,7 +7,9 @@ namespace Noisette.Sampling;
 /// data prediction x̂₀, stepping in the half log-SNR λ = log(α/σ). From t to s with h = λ_s − λ_t:
 /// x_s = (σ_s/σ_t) x_t + α_s (1 − e^{−h}) D, where D = x̂₀(t) on the first step (first order) and afterwards
 /// D = (1 + 1/(2r)) x̂₀(t) − 1/(2r) x̂₀(previous), r = h_previous / h. The final step into the clean image (σ = 0)
-/// is first order, as usual: it returns x̂₀. Deterministic (η is not used); works on any subset of timesteps.
+/// is first order, as usual: it returns x̂₀. Deterministic (η is not used); works on any subset of timesteps, and
+/// when given only a number of steps it spaces them evenly in λ (the paper's choice: evenly spaced t leave one huge
+/// λ step at the end, where the second-order extrapolation overshoots).
 /// </summary>
 public sealed class DpmSolverSampler : ISampler
 {
@@ -19,7 +21,7 @@ public sealed class DpmSolverSampler : ISampler
                          Action<SamplerProgress>? progress = null)
     {
         var d = denoiser.Diffusion;
-        var path = options.Path(d.T, DefaultSteps(d.T));
+        var path = options.Path(d.T, DefaultSteps(d.T), count => Timesteps.UniformLogSnr(d, count));
         var x = noise.clone();
         Tensor? previousX0 = null;         // x̂₀ of the previous step: the multistep history, carried explicitly
         double previousH = 0;

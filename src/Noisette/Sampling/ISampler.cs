@@ -27,7 +27,9 @@ public sealed record SamplerOptions
     /// The walk a sampler takes, descending: the visited timesteps from the largest down, then <see cref="StopAt"/>.
     /// Each consecutive pair (t, s) is one network call at t and a move to s.
     /// </summary>
-    public int[] Path(int T, int defaultSteps)
+    /// <param name="defaultSpacing">How the sampler spreads a number of steps when no timesteps are given
+    /// (default: <see cref="Sampling.Timesteps.Evenly"/>).</param>
+    public int[] Path(int T, int defaultSteps, Func<int, int[]>? defaultSpacing = null)
     {
         int[] steps;
         if (Timesteps is { } explicitSteps)
@@ -38,7 +40,11 @@ public sealed record SamplerOptions
                 if (steps[i] < 0 || steps[i] >= T || (i > 0 && steps[i] <= steps[i - 1]))
                     throw new NoisetteInputException($"timesteps must be ascending, distinct and within 0..{T - 1}: {string.Join(",", steps)}");
         }
-        else steps = Sampling.Timesteps.Evenly(T, Steps > 0 ? Steps : defaultSteps);
+        else
+        {
+            int count = Steps > 0 ? Steps : defaultSteps;
+            steps = defaultSpacing is null || count >= T ? Sampling.Timesteps.Evenly(T, count) : defaultSpacing(count);
+        }
         if (StopAt < -1 || StopAt >= steps[0])
             throw new NoisetteInputException($"a sampler must stop below its first timestep {steps[0]} (or at −1), not at {StopAt}");
         var path = new int[steps.Length + 1];
