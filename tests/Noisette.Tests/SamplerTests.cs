@@ -21,6 +21,7 @@ public class SamplerTests
     [InlineData("ddpm", 20, 0.0)]
     [InlineData("ddim", 10, 0.0)]
     [InlineData("ddim", 10, 1.0)]
+    [InlineData("dpm++", 10, 0.0)]
     public void SamplingIsDeterministicForASeedAndIndependentOfTheBatch(string name, int steps, double eta)
     {
         using var model = TinyModel();

@@ -69,6 +69,25 @@ public sealed class GaussianDiffusion
     /// <summary>Signal-to-noise ratio ᾱ/(1−ᾱ).</summary>
     public double Snr(int t) => AlphasCumprod[t] / (1 - AlphasCumprod[t]);
 
+    /// <summary>Signal scale α_t = √ᾱ_t of x_t = α_t x₀ + σ_t ε; α_{−1} = 1.</summary>
+    public double SignalScale(int t) => Math.Sqrt(AlphaBar(t));
+
+    /// <summary>Noise scale σ_t = √(1−ᾱ_t); σ_{−1} = 0.</summary>
+    public double NoiseScale(int t) => Math.Sqrt(1 - AlphaBar(t));
+
+    /// <summary>Half log-SNR λ_t = log(α_t/σ_t), the time variable of DPM-Solver; λ_{−1} = +∞.</summary>
+    public double LogSnr(int t) => t < 0 ? double.PositiveInfinity : 0.5 * (Math.Log(AlphasCumprod[t]) - Math.Log(1 - AlphasCumprod[t]));
+
+    /// <summary>
+    /// Forward process between two timesteps s &lt; t (s = −1 is the clean image): q(x_t | x_s) = N(c x_s, σ² I) with
+    /// c = √(ᾱ_t/ᾱ_s) and σ = √(1 − ᾱ_t/ᾱ_s). Used to re-noise an image partway (RePaint's jumps).
+    /// </summary>
+    public (double Coef, double Std) ForwardBetween(int s, int t)
+    {
+        double ratio = AlphaBar(t) / AlphaBar(s);
+        return (Math.Sqrt(ratio), Math.Sqrt(Math.Max(1 - ratio, 0)));
+    }
+
     // ---- per-timestep coefficients as tensors, broadcast over images ----
 
     /// <summary>Gathers a per-timestep table at t (int64, shape B) as a (B,1,1,1) tensor of x's dtype.</summary>

@@ -21,23 +21,48 @@ public static class Generation
         if (labels is not null && labels.Count != seeds.Count) throw new ArgumentException("one label per seed");
         var cfg = denoiser.Model.Config;
         var device = denoiser.Model.parameters().First().device;
+        return InBatches(denoiser, seeds, batchSize, (generators, start) =>
+        {
+            var noise = Noise.Normal(generators, cfg.InChannels, cfg.ImageSize, device);
+            var batchDenoiser = labels is null ? denoiser
+                : denoiser.WithLabels(tensor(labels.Skip(start).Take(generators.Length).Select(l => (long)l).ToArray(), dtype: int64, device: device));
+            return sampler.Sample(batchDenoiser, noise, options, generators);
+        }, onImagesDone);
+    }
+
+    /// <summary>
+    /// The batching every pipeline shares: the model in eval and inference mode, seeds in batches of at most
+    /// <paramref name="batchSize"/>, one generator per image, a dispose scope per batch; returns uint8 CHW images.
+    /// </summary>
+    public static List<byte[]> InBatches(Denoiser denoiser, IReadOnlyList<long> seeds, int batchSize,
+                                         Func<Generator[], int, Tensor> makeImages, Action<int, int>? onImagesDone = null)
+    {
+        if (batchSize < 1) throw new NoisetteInputException($"batch size must be at least 1, got {batchSize}");
         var result = new List<byte[]>(seeds.Count);
-        denoiser.Model.eval();
+        denoiser.Model?.eval();
         using var _ = inference_mode();
         for (int start = 0; start < seeds.Count; start += batchSize)
         {
             using var scope = NewDisposeScope();
-            var batchSeeds = seeds.Skip(start).Take(batchSize).ToArray();
-            var generators = Noise.Generators(batchSeeds);
-            var noise = Noise.Normal(generators, cfg.InChannels, cfg.ImageSize, device);
-            var batchDenoiser = labels is null ? denoiser
-                : denoiser.WithLabels(tensor(labels.Skip(start).Take(batchSize).Select(l => (long)l).ToArray(), dtype: int64, device: device));
-            var images = sampler.Sample(batchDenoiser, noise, options, generators);
-            result.AddRange(ToBytes(images));
-            foreach (var g in generators) g.Dispose();
+            var generators = Noise.Generators(seeds.Skip(start).Take(batchSize));
+            try { result.AddRange(ToBytes(makeImages(generators, start))); }
+            finally { foreach (var g in generators) g.Dispose(); }
             onImagesDone?.Invoke(Math.Min(start + batchSize, seeds.Count), seeds.Count);
         }
         return result;
+    }
+
+    /// <summary>Network calls a sampler will make with these options (its default when Steps is 0).</summary>
+    public static int ResolvedSteps(ISampler sampler, SamplerOptions options, int T) =>
+        options.Timesteps?.Count ?? Math.Min(options.Steps > 0 ? options.Steps : sampler.DefaultSteps(T), T);
+
+    /// <summary>A uint8 CHW image as a (1, C, H, W) tensor in [−1, 1]: the inverse of <see cref="ToBytes"/>.</summary>
+    public static Tensor FromBytes(byte[] chw, int channels, int size, Device? device = null)
+    {
+        using var scope = NewDisposeScope();
+        var x = tensor(chw, dtype: ScalarType.Byte).reshape(1, channels, size, size).to(float32).div(127.5).sub(1);
+        if (device is not null) x = x.to(device);
+        return x.MoveToOuterDisposeScope();
     }
 
     /// <summary>Converts images in [−1, 1] (B, C, H, W) to uint8 CHW arrays, rounding to the nearest level.</summary>

@@ -1,9 +1,11 @@
+using Noisette.Data;
 using Noisette.Diffusion;
 using Noisette.IO;
 using Noisette.Models;
 using Noisette.Runtime;
 using Noisette.Sampling;
 using TorchSharp;
+using static TorchSharp.torch;
 
 namespace Noisette.Pipelines;
 
@@ -47,6 +49,20 @@ public sealed class LoadedModel : IDisposable
     }
 
     public Denoiser Denoiser() => new(Model, Diffusion);
+
+    public Device Device => Model.parameters().First().device;
+
+    /// <summary>
+    /// Loads an image file for this model (edit, inpaint): decoded and brought to the model's size and channels
+    /// exactly as the training data was. A missing or unreadable file is a <see cref="NoisetteInputException"/>.
+    /// </summary>
+    public byte[] LoadImage(string path, bool gray = false)
+    {
+        if (!File.Exists(path)) throw new NoisetteInputException($"the image '{path}' does not exist");
+        var data = Config.Training.Data with { ImageSize = Model.Config.ImageSize };
+        var channels = gray || Model.Config.InChannels == 1 ? ChannelMode.Gray : ChannelMode.Rgb;
+        return ImagePreprocessor.LoadImage(path, data, channels);
+    }
 
     public void Dispose() => Model.Dispose();
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Noisette.Data;
 using Noisette.Sampling;
 
@@ -10,16 +9,21 @@ public sealed record SampleRequest
     /// <summary>Images (per class, for a class-conditional model).</summary>
     public int Count { get; init; } = 16;
     public long Seed { get; init; } = 0;
-    public string Sampler { get; init; } = "ddim";
+    /// <summary>Explicit seeds, one image each (overrides <see cref="Count"/> and <see cref="Seed"/>).</summary>
+    public IReadOnlyList<long>? Seeds { get; init; }
+    public string Sampler { get; init; } = Samplers.Default;
     /// <summary>0 = the sampler's default.</summary>
     public int Steps { get; init; } = 0;
     public double Eta { get; init; } = 0;
+    /// <summary>Also write a grid (a contact sheet) of all images; always done for more than one explicit seed.</summary>
     public bool Grid { get; init; } = false;
     public int BatchSize { get; init; } = 16;
-    /// <summary>Class names to generate ("all" = every class); empty = unconditional (the null class).</summary>
+    /// <summary>Class names to generate ("all" = every class, one grid row each); empty = unconditional (the null class).</summary>
     public IReadOnlyList<string> Classes { get; init; } = [];
     /// <summary>Classifier-free guidance scale for class-conditional models.</summary>
     public double Guidance { get; init; } = 2.0;
+
+    public IReadOnlyList<long> ResolvedSeeds => Seeds ?? Enumerable.Range(0, Count).Select(i => Seed + i).ToArray();
 }
 
 /// <summary>Sampling a loaded model into a folder of PNGs, each carrying its provenance in PNG text chunks.</summary>
@@ -29,16 +33,22 @@ public static class SamplePipeline
 
     public static Result Run(LoadedModel model, SampleRequest request, string outDir, Action<int, int>? progress = null)
     {
-        if (request.Count < 1) throw new NoisetteInputException($"--n must be at least 1, got {request.Count}");
+        if (request.Seeds is null && request.Count < 1) throw new NoisetteInputException($"--n must be at least 1, got {request.Count}");
+        if (request.Seeds is { Count: 0 }) throw new NoisetteInputException("no seeds given");
         if (request.Eta < 0) throw new NoisetteInputException($"--eta must not be negative, got {request.Eta}");
+        if (request.Steps < 0) throw new NoisetteInputException($"--steps must not be negative, got {request.Steps}");
+        if (request.BatchSize < 1) throw new NoisetteInputException($"--batch must be at least 1, got {request.BatchSize}");
         if (request.Guidance < 0) throw new NoisetteInputException($"--guidance must not be negative, got {request.Guidance}");
         var sampler = Samplers.Get(request.Sampler);
         var classes = ResolveClasses(model, request.Classes);
-        int groups = Math.Max(1, classes.Count);
-        var seeds = Enumerable.Range(0, request.Count * groups).Select(i => request.Seed + i % request.Count).ToArray();
-        int[]? labels = classes.Count == 0 ? null : Enumerable.Range(0, seeds.Length).Select(i => classes[i / request.Count]).ToArray();
+        var perClass = request.ResolvedSeeds;
+        // Every class gets the same seeds, so the rows of a grid compare.
+        var seeds = classes.Count == 0 ? perClass : classes.SelectMany(_ => perClass).ToArray();
+        int[]? labels = classes.Count == 0 ? null : classes.SelectMany(c => perClass.Select(_ => c)).ToArray();
         var options = new SamplerOptions { Steps = request.Steps, Eta = request.Eta };
-        var denoiser = new Denoiser(model.Model, model.Diffusion) { GuidanceScale = model.Model.IsConditional ? request.Guidance : 1.0 };
+        int steps = Generation.ResolvedSteps(sampler, options, model.Diffusion.T);
+        double guidance = model.Model.IsConditional ? request.Guidance : 1.0;
+        var denoiser = new Denoiser(model.Model, model.Diffusion) { GuidanceScale = guidance };
         var images = Generation.Sample(denoiser, sampler, options, seeds, request.BatchSize, progress, labels);
         var cfg = model.Model.Config;
         Directory.CreateDirectory(outDir);
@@ -48,21 +58,24 @@ public static class SamplePipeline
         for (int i = 0; i < planar.Count; i++)
         {
             string? cls = labels is null ? null : names![labels[i]];
-            var path = Path.Combine(outDir, $"{sampler.Name}-step{model.State.Step}{(cls is null ? "" : "-class" + Safe(cls))}-seed{seeds[i]}.png");
-            PngWriter.Write(path, planar[i], Provenance(model, request, sampler.Name, seeds[i], cls));
+            var path = Path.Combine(outDir, FileName(sampler.Name, model.State.Step, seeds[i], cls));
+            var p = Pipelines.Provenance.For(model, Pipelines.Provenance.Sample, sampler.Name, steps, request.Eta, seeds[i])
+                with { Class = cls, Guidance = cls is null ? null : guidance };
+            PngWriter.Write(path, planar[i], p.ToText());
             files.Add(path);
         }
         string? gridPath = null;
-        if (request.Grid)
+        if (request.Grid || request.Seeds is { Count: > 1 } || classes.Count > 1)
         {
-            gridPath = Path.Combine(outDir, $"grid-{sampler.Name}-step{model.State.Step}-seed{request.Seed}.png");
-            PngWriter.Write(gridPath, ImageGrid.Compose(planar, classes.Count > 0 ? request.Count : null),
-                            Provenance(model, request, sampler.Name, request.Seed, null));
+            gridPath = Path.Combine(outDir, $"grid-{FileSafe(sampler.Name)}-step{model.State.Step}-seeds{perClass[0]}-{perClass[^1]}.png");
+            var sheet = Pipelines.Provenance.For(model, Pipelines.Provenance.ContactSheet, sampler.Name, steps, request.Eta, perClass[0])
+                with { Seeds = string.Join(",", perClass), Classes = classes.Count == 0 ? null : string.Join(",", classes.Select(c => names![c])) };
+            PngWriter.Write(gridPath, ImageGrid.Compose(planar, classes.Count > 0 ? perClass.Count : null), sheet.ToText());
         }
         return new Result(files, gridPath);
     }
 
-    /// <summary>Class names to labels; "all" means every class, one grid row each.</summary>
+    /// <summary>Class names to labels; "all" means every class.</summary>
     public static IReadOnlyList<int> ResolveClasses(LoadedModel model, IReadOnlyList<string> requested)
     {
         if (requested.Count == 0) return [];
@@ -74,27 +87,18 @@ public static class SamplePipeline
         return requested.Select(r => ClassLabels.Resolve(names, r)).ToArray();
     }
 
-    private static string Safe(string s) => string.Concat(s.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
+    /// <summary>The name of a sampled image: sampler, checkpoint step, class and seed, so favourites are easy to tell apart.</summary>
+    public static string FileName(string sampler, long step, long seed, string? className = null) =>
+        $"{FileSafe(sampler)}-step{step}{(className is null ? "" : "-class-" + FileSafe(className))}-seed{seed}.png";
 
-    /// <summary>The text chunks that let anyone regenerate an image: run, checkpoint step, sampler, steps, seed, class.</summary>
-    public static Dictionary<string, string> Provenance(LoadedModel model, SampleRequest request, string sampler, long seed, string? className)
+    internal static string FileSafe(string name) =>
+        string.Concat(name.Replace("+", "p", StringComparison.Ordinal).Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_'));
+
+    /// <summary>The text chunks that let anyone regenerate an image: run, checkpoint step, sampler, steps, eta, seed.</summary>
+    public static Dictionary<string, string> Provenance(LoadedModel model, SampleRequest request, string sampler, long seed)
     {
-        var d = new Dictionary<string, string>
-        {
-            ["noisette:run"] = model.Run.Root,
-            ["noisette:checkpoint_step"] = model.State.Step.ToString(CultureInfo.InvariantCulture),
-            ["noisette:weights"] = model.UsesEma ? "ema" : "model",
-            ["noisette:sampler"] = sampler,
-            ["noisette:steps"] = request.Steps.ToString(CultureInfo.InvariantCulture),
-            ["noisette:eta"] = request.Eta.ToString("R", CultureInfo.InvariantCulture),
-            ["noisette:seed"] = seed.ToString(CultureInfo.InvariantCulture),
-            ["noisette:version"] = Noisette.Version.Current,
-        };
-        if (className is not null)
-        {
-            d["noisette:class"] = className;
-            d["noisette:guidance"] = request.Guidance.ToString("R", CultureInfo.InvariantCulture);
-        }
-        return d;
+        var options = new SamplerOptions { Steps = request.Steps, Eta = request.Eta };
+        int steps = Generation.ResolvedSteps(Samplers.Get(sampler), options, model.Diffusion.T);
+        return Pipelines.Provenance.For(model, Pipelines.Provenance.Sample, sampler, steps, request.Eta, seed).ToText();
     }
 }

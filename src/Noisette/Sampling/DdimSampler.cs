@@ -10,22 +10,24 @@ public sealed class DdimSampler : ISampler
 {
     public string Name => "ddim";
 
+    public int DefaultSteps(int T) => 50;
+
     public Tensor Sample(Denoiser denoiser, Tensor noise, SamplerOptions options, IReadOnlyList<Generator> generators,
                          Action<SamplerProgress>? progress = null)
     {
         var diffusion = denoiser.Diffusion;
-        var steps = Timesteps.Evenly(diffusion.T, options.Steps > 0 ? options.Steps : 50);
+        var path = options.Path(diffusion.T, DefaultSteps(diffusion.T));
         var x = noise.clone();
-        for (int i = steps.Length - 1; i >= 0; i--)
+        for (int i = 0; i + 1 < path.Length; i++)
         {
             using var scope = NewDisposeScope();
-            int t = steps[i], s = i > 0 ? steps[i - 1] : -1;
+            int t = path[i], s = path[i + 1];
             var p = denoiser.Predict(x, t);
             double abT = diffusion.AlphaBar(t), abS = diffusion.AlphaBar(s);
             double sigma = options.Eta * Math.Sqrt((1 - abS) / (1 - abT)) * Math.Sqrt(1 - abT / abS);
             var next = p.X0 * Math.Sqrt(abS) + p.Eps * Math.Sqrt(Math.Max(1 - abS - sigma * sigma, 0));
             if (s >= 0 && sigma > 0) next += Noise.NormalLike(x, generators) * sigma;
-            progress?.Invoke(new SamplerProgress(steps.Length - i, steps.Length, p.X0));
+            progress?.Invoke(new SamplerProgress(i + 1, path.Length - 1, p.X0));
             x.Dispose();
             x = next.MoveToOuterDisposeScope();
         }

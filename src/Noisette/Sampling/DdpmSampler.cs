@@ -11,16 +11,20 @@ public sealed class DdpmSampler : ISampler
 {
     public string Name => "ddpm";
 
+    public int DefaultSteps(int T) => T;
+
     public Tensor Sample(Denoiser denoiser, Tensor noise, SamplerOptions options, IReadOnlyList<Generator> generators,
                          Action<SamplerProgress>? progress = null)
     {
         var diffusion = denoiser.Diffusion;
-        var steps = Timesteps.Evenly(diffusion.T, options.Steps > 0 ? options.Steps : diffusion.T);
+        var path = options.Path(diffusion.T, DefaultSteps(diffusion.T));
+        // The visited timesteps ascending, as the learned variance indexes them (the stopping point included).
+        var ascending = path.Where(p => p >= 0).Reverse().ToArray();
         var x = noise.clone();
-        for (int i = steps.Length - 1; i >= 0; i--)
+        for (int i = 0; i + 1 < path.Length; i++)
         {
             using var scope = NewDisposeScope();
-            int t = steps[i], s = i > 0 ? steps[i - 1] : -1;
+            int t = path[i], s = path[i + 1];
             var p = denoiser.Predict(x, t);
             var (cx0, cxt, variance, _) = diffusion.PosteriorBetween(t, s);
             var next = p.X0 * cx0 + x * cxt;
@@ -29,9 +33,9 @@ public sealed class DdpmSampler : ISampler
                 var z = Noise.NormalLike(x, generators);
                 next += p.VarValues is null
                     ? z * Math.Sqrt(variance)
-                    : z * (diffusion.LearnedLogVariance(p.VarValues, steps, i) * 0.5).exp();
+                    : z * (diffusion.LearnedLogVariance(p.VarValues, ascending, Array.IndexOf(ascending, t)) * 0.5).exp();
             }
-            progress?.Invoke(new SamplerProgress(steps.Length - i, steps.Length, p.X0));
+            progress?.Invoke(new SamplerProgress(i + 1, path.Length - 1, p.X0));
             x.Dispose();
             x = next.MoveToOuterDisposeScope();
         }

@@ -19,4 +19,21 @@ public static class Noise
 
     public static Tensor NormalLike(Tensor like, IReadOnlyList<Generator> generators) =>
         Normal(generators, like.shape[1], like.shape[2], like.device, like.dtype);
+
+    /// <summary>
+    /// Spherical interpolation between two noise images (each flattened to one vector): keeps the norm a Gaussian
+    /// sample should have, where a straight line would pass through too-quiet noise. u = 0 gives a, u = 1 gives b.
+    /// </summary>
+    public static Tensor Slerp(Tensor a, Tensor b, double u)
+    {
+        if (u <= 0) return a.clone();
+        if (u >= 1) return b.clone();
+        using var scope = NewDisposeScope();
+        double cos = (a.flatten().to(float64).dot(b.flatten().to(float64)) / (a.to(float64).norm() * b.to(float64).norm())).item<double>();
+        double theta = Math.Acos(Math.Clamp(cos, -1, 1));
+        var result = Math.Sin(theta) < 1e-6
+            ? a * (1 - u) + b * u
+            : a * (Math.Sin((1 - u) * theta) / Math.Sin(theta)) + b * (Math.Sin(u * theta) / Math.Sin(theta));
+        return result.MoveToOuterDisposeScope();
+    }
 }

@@ -1,0 +1,30 @@
+using System.CommandLine;
+using Noisette.Pipelines;
+
+namespace Noisette.Cli.Commands;
+
+/// <summary>The arguments every generating command shares: which run, checkpoint, weights and device.</summary>
+public sealed class ModelArguments
+{
+    public Argument<string?> Target { get; } = new("RUN_OR_CHECKPOINT") { Description = "A run folder or one of its checkpoint folders" };
+    public Option<string> Checkpoint { get; } = new("--checkpoint") { Description = "latest, best (lowest validation loss), or a step number", DefaultValueFactory = _ => "latest" };
+    public Option<bool> NoEma { get; } = new("--no-ema") { Description = "Use the raw weights instead of the EMA weights" };
+    public Option<string> Device { get; } = new("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
+    public Option<int> Batch { get; } = new("--batch") { Description = "Images per network call", DefaultValueFactory = _ => 16 };
+
+    public void AddTo(Command command)
+    {
+        command.Add(Target);
+        command.Add(Checkpoint);
+        command.Add(NoEma);
+        command.Add(Device);
+        command.Add(Batch);
+    }
+
+    public LoadedModel Load(ParseResult p)
+    {
+        var target = p.GetValue(Target) ?? throw new NoisetteInputException("name a run folder (or a checkpoint folder)");
+        if (p.GetValue(Batch) < 1) throw new NoisetteInputException("--batch must be at least 1");
+        return LoadedModel.Load(target, p.GetValue(Checkpoint)!, !p.GetValue(NoEma), p.GetValue(Device)!, Cli.Warn);
+    }
+}
