@@ -17,6 +17,8 @@ public static class Cli
         Commands.SampleCommand.Create(),
         Commands.DemoCommand.Create(),
         Commands.InitCommand.Create(),
+        Commands.EvalCommand.Create(),
+        Commands.CopyCheckCommand.Create(),
     };
 
     /// <summary>Parses and runs a command line; what `noisette ARGS` does.</summary>
