@@ -27,12 +27,14 @@ public static class EvalCommand
         var raw = new Option<bool>("--no-ema") { Description = "Use the raw weights instead of the EMA weights" };
         var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
         var batch = new Option<int>("--batch") { Description = "Images per network call", DefaultValueFactory = _ => 16 };
+        var threads = new Option<int>("--threads") { Description = "CPU threads (default: one per core; fewer helps on a busy machine)" };
         var cmd = new Command("eval", "Measure a checkpoint: likelihood (bits/dim) and sample quality (FID/KID)")
         {
-            target, checkpoint, nll, timesteps, randomSteps, fid, n, inception, json, sampler, steps, seed, data, raw, device, batch,
+            target, checkpoint, nll, timesteps, randomSteps, fid, n, inception, json, sampler, steps, seed, data, raw, device, batch, threads,
         };
         cmd.SetAction(p => Cli.Guard(() =>
         {
+            Noisette.Runtime.TorchRuntime.ConfigureThreads(p.GetValue(threads));
             bool doNll = p.GetValue(nll), doFid = p.GetValue(fid), asJson = p.GetValue(json);
             if (!doNll && !doFid) return Cli.Fail("say what to measure: --nll (bits/dim), --fid (FID and KID), or both");
             var inceptionPath = p.GetValue(inception);
@@ -86,8 +88,11 @@ public static class EvalCommand
             if (likelihood is { } l)
             {
                 var how = l.Exact ? $"all {l.TotalTimesteps} timesteps" : $"estimated from {l.EvaluatedTimesteps} of {l.TotalTimesteps} timesteps";
-                Cli.Info(string.Format(inv, "  bits/dim  {0:F4} ± {1:F4}  ({2} validation images, {3}; lower is better)", l.BitsPerDim, l.StandardError, l.Images, how));
-                Cli.Info(string.Format(inv, "            prior {0:F4} + steps {1:F4} + decoder {2:F4}", l.PriorBitsPerDim, l.StepsBitsPerDim, l.DecoderBitsPerDim));
+                var spread = l.Images > 1 ? string.Format(inv, " ± {0:F4}", l.StandardError) : "";
+                Cli.Info(string.Format(inv, "  bits/dim  {0:F4}{1}  ({2} validation image(s), {3}; lower is better)", l.BitsPerDim, spread, l.Images, how));
+                Cli.Info(string.Format(inv, "            prior {0:F5} + steps {1:F4} + decoder {2:F4}", l.PriorBitsPerDim, l.StepsBitsPerDim, l.DecoderBitsPerDim));
+                if (l.Images < 10)
+                    Cli.Warn($"only {l.Images} validation image(s): the number is noisy; a larger validation_fraction in the data config gives a steadier one");
             }
             if (quality is { } q)
             {

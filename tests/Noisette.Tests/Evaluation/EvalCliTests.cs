@@ -44,7 +44,7 @@ public class EvalCliTests
                             "--preset", "tiny", "--batch", "4", "--threads", "1").Code);
 
         // Likelihood, as JSON on stdout.
-        var (code, stdout, stderr) = Run("eval", run, "--nll", "--timesteps", "4", "--json", "--batch", "8");
+        var (code, stdout, stderr) = Run("eval", run, "--nll", "--timesteps", "4", "--json", "--batch", "8", "--threads", "1");
         Assert.True(code == 0, stderr);
         using (var doc = JsonDocument.Parse(stdout))
         {
@@ -64,7 +64,7 @@ public class EvalCliTests
         Assert.Equal(2, Run("eval", run, "--fid", "--inception", outDir["missing.pt"]).Code);
 
         // FID/KID with a TorchScript feature network of the same interface.
-        (code, stdout, stderr) = Run("eval", run, "--fid", "--n", "4", "--steps", "2", "--json", "--inception", Fixtures.Path("eval", "tiny_inception.pt"));
+        (code, stdout, stderr) = Run("eval", run, "--fid", "--n", "4", "--steps", "2", "--threads", "1", "--json", "--inception", Fixtures.Path("eval", "tiny_inception.pt"));
         Assert.True(code == 0, stderr);
         using (var doc = JsonDocument.Parse(stdout))
         {
@@ -77,7 +77,7 @@ public class EvalCliTests
 
         // The copy check writes a self-contained gallery.
         var html = outDir["copies.html"];
-        (code, _, stderr) = Run("copycheck", run, "--n", "3", "--steps", "2", "--out", html);
+        (code, _, stderr) = Run("copycheck", run, "--n", "3", "--steps", "2", "--threads", "1", "--out", html);
         Assert.True(code == 0, stderr);
         var page = File.ReadAllText(html);
         Assert.Contains("data:image/png;base64,", page);
