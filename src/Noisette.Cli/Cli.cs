@@ -19,6 +19,10 @@ public static class Cli
         Commands.InitCommand.Create(),
         Commands.EvalCommand.Create(),
         Commands.CopyCheckCommand.Create(),
+        Commands.StatusCommand.Create(),
+        Commands.CheckCommand.Create(),
+        Commands.PrepareCommand.Create(),
+        Commands.GlyphsCommand.Create(),
     };
 
     /// <summary>Parses and runs a command line; what `noisette ARGS` does.</summary>
