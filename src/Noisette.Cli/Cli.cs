@@ -20,6 +20,8 @@ public static class Cli
         Commands.InterpolateCommand.Create(),
         Commands.DemoCommand.Create(),
         Commands.InitCommand.Create(),
+        Commands.EvalCommand.Create(),
+        Commands.CopyCheckCommand.Create(),
         Commands.StatusCommand.Create(),
         Commands.CheckCommand.Create(),
         Commands.PrepareCommand.Create(),

@@ -1,0 +1,86 @@
+using System.Text.Json;
+
+namespace Noisette.Tests.Evaluation;
+
+[CollectionDefinition(nameof(ConsoleCapture), DisableParallelization = true)]
+public sealed class ConsoleCapture;
+
+/// <summary>`noisette eval` and `noisette copycheck` end to end on a tiny run, in process.</summary>
+[Collection(nameof(ConsoleCapture))]
+public class EvalCliTests
+{
+    private static string DemoImages => Path.Combine(Fixtures.Path(), "..", "..", "data", "demo", "letters-A");
+
+    /// <summary>Runs the CLI and returns its exit code with what it wrote to stdout and stderr.</summary>
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var (oldOut, oldErr) = (Console.Out, Console.Error);
+        // Not disposed: the Spectre console keeps the writer it first saw and may write to it later.
+        var o = new StringWriter();
+        var e = new StringWriter();
+        Console.SetOut(o);
+        Console.SetError(e);
+        try
+        {
+            int code = Noisette.Cli.Cli.Run(args);
+            return (code, o.ToString(), e.ToString());
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldErr);
+        }
+    }
+
+    [Fact]
+    public void EvalAndCopyCheckRunOnATinyRun()
+    {
+        using var data = new TestData.TempDir();
+        foreach (var f in Directory.GetFiles(DemoImages, "*.png").Order(StringComparer.Ordinal).Take(24))
+            File.Copy(f, Path.Combine(data.Path, Path.GetFileName(f)));
+        using var outDir = new TestData.TempDir();
+        var run = outDir["run"];
+        Assert.Equal(0, Run("train", "--data", data.Path, "--out", run, "--steps", "2", "--checkpoint-every", "2",
+                            "--preset", "tiny", "--batch", "4", "--threads", "1").Code);
+
+        // Likelihood, as JSON on stdout.
+        var (code, stdout, stderr) = Run("eval", run, "--nll", "--timesteps", "4", "--json", "--batch", "8", "--threads", "1");
+        Assert.True(code == 0, stderr);
+        using (var doc = JsonDocument.Parse(stdout))
+        {
+            var l = doc.RootElement.GetProperty("likelihood");
+            double bpd = l.GetProperty("bits_per_dim").GetDouble();
+            Assert.InRange(bpd, 0.01, 100);
+            Assert.Equal(4, l.GetProperty("evaluated_timesteps").GetInt32());
+            Assert.Equal(2, doc.RootElement.GetProperty("step").GetInt64());
+        }
+
+        // FID without the Inception file: refused plainly, no number printed under its name.
+        (code, stdout, stderr) = Run("eval", run, "--fid", "--n", "4");
+        Assert.Equal(2, code);
+        Assert.Contains("--inception", stderr);
+        Assert.DoesNotContain("FID ", stdout);
+        Assert.Equal(2, Run("eval", run).Code);                                      // nothing asked for
+        Assert.Equal(2, Run("eval", run, "--fid", "--inception", outDir["missing.pt"]).Code);
+
+        // FID/KID with a TorchScript feature network of the same interface.
+        (code, stdout, stderr) = Run("eval", run, "--fid", "--n", "4", "--steps", "2", "--threads", "1", "--json", "--inception", Fixtures.Path("eval", "tiny_inception.pt"));
+        Assert.True(code == 0, stderr);
+        using (var doc = JsonDocument.Parse(stdout))
+        {
+            var q = doc.RootElement.GetProperty("sample_quality");
+            Assert.True(q.GetProperty("fid").GetDouble() >= 0);
+            Assert.Equal(4, q.GetProperty("samples").GetInt32());
+            Assert.Equal(24, q.GetProperty("real_images").GetInt32());
+            Assert.Equal(19, q.GetProperty("feature_dimensions").GetInt32());
+        }
+
+        // The copy check writes a self-contained gallery.
+        var html = outDir["copies.html"];
+        (code, _, stderr) = Run("copycheck", run, "--n", "3", "--steps", "2", "--threads", "1", "--out", html);
+        Assert.True(code == 0, stderr);
+        var page = File.ReadAllText(html);
+        Assert.Contains("data:image/png;base64,", page);
+        Assert.Equal(2, Run("copycheck", run, "--n", "0").Code);
+    }
+}
