@@ -9,5 +9,6 @@ var root = new RootCommand("Noisette: train diffusion image models on your own p
     SampleCommand.Create(),
     DemoCommand.Create(),
     InitCommand.Create(),
+    ImportCommand.Create(),
 };
 return Cli.Run(root, args);

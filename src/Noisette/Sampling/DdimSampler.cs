@@ -14,7 +14,7 @@ public sealed class DdimSampler : ISampler
                          Action<SamplerProgress>? progress = null)
     {
         var diffusion = denoiser.Diffusion;
-        var steps = Timesteps.Evenly(diffusion.T, options.Steps > 0 ? options.Steps : 50);
+        var steps = Timesteps.For(options, diffusion.T, 50);
         var x = noise.clone();
         for (int i = steps.Length - 1; i >= 0; i--)
         {

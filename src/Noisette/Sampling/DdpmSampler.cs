@@ -15,7 +15,7 @@ public sealed class DdpmSampler : ISampler
                          Action<SamplerProgress>? progress = null)
     {
         var diffusion = denoiser.Diffusion;
-        var steps = Timesteps.Evenly(diffusion.T, options.Steps > 0 ? options.Steps : diffusion.T);
+        var steps = Timesteps.For(options, diffusion.T, diffusion.T);
         var x = noise.clone();
         for (int i = steps.Length - 1; i >= 0; i--)
         {

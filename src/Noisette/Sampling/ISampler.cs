@@ -12,6 +12,11 @@ public sealed record SamplerOptions
     public int Steps { get; init; }
     /// <summary>DDIM's η: 0 is deterministic, 1 is DDPM-like ancestral noise.</summary>
     public double Eta { get; init; }
+    /// <summary>
+    /// The exact timesteps to visit (any order; used ascending), e.g. from <see cref="Sampling.Timesteps.Space"/>;
+    /// when set, <see cref="Steps"/> is ignored. Null = <see cref="Steps"/> spread evenly.
+    /// </summary>
+    public IReadOnlyList<int>? Timesteps { get; init; }
 }
 
 /// <summary>
