@@ -63,7 +63,7 @@ public static class GuidedDiffusionImport
         var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
         foreach (var t in tensors) shapes[t.Name] = t.Shape;
         var evidence = new Dictionary<string, string>(StringComparer.Ordinal);
-        string Show(string name) => $"{name} [{string.Join(", ", shapes[name])}]";
+        string Show(string name) => $"tensor {name} [{string.Join(", ", shapes[name])}]";
 
         long[] Need(string name, int rank)
         {
@@ -111,7 +111,7 @@ public static class GuidedDiffusionImport
             throw new NoisetteInputException(
                 $"{source} is not a guided-diffusion U-Net: its {outputBlocks} output blocks, {upBlocks.Count} of them up-sampling, do not form levels of equal depth");
         int nrb = outputBlocks / levels - 1;
-        evidence["num_res_blocks"] = $"output_blocks.0 … output_blocks.{outputBlocks - 1} ({levels} levels)";
+        evidence["num_res_blocks"] = $"the {outputBlocks} output_blocks in {levels} levels";
         bool updown = upBlocks.Count > 0 && upBlocks[0].IsRes;
         if (upBlocks.Count > 0) evidence["resblock_updown"] = Show(upBlocks[0].Tensor);
 
@@ -129,7 +129,7 @@ public static class GuidedDiffusionImport
         }
         evidence["attention_resolutions"] = attention.Count > 0
             ? string.Join(", ", attention.Select(l => Show($"input_blocks.{1 + l * (nrb + 1)}.1.qkv.weight")))
-            : $"no input_blocks.N.1.qkv.weight";
+            : "the absence of input_blocks.N.1.qkv.weight";
 
         var embName = "input_blocks.1.0.emb_layers.1.weight";
         var emb = Need(embName, 2);
@@ -143,7 +143,7 @@ public static class GuidedDiffusionImport
             classes = (int)label[0];
             evidence["class_cond"] = Show("label_emb.weight");
         }
-        else evidence["class_cond"] = "no label_emb.weight";
+        else evidence["class_cond"] = "the absence of label_emb.weight";
 
         return new GuidedDiffusionArchitecture
         {
@@ -187,7 +187,7 @@ public static class GuidedDiffusionImport
         var notes = new List<string>();
         bool Has(string flag) => given.Contains(flag);
         NoisetteInputException Contradiction(string flag, string stated, string inferredKey, string meaning) =>
-            new($"flag --{flag} {stated} contradicts tensor {a.Evidence.GetValueOrDefault(inferredKey, inferredKey)} of {source}, which means {meaning}");
+            new($"flag --{flag} {stated} contradicts {a.Evidence.GetValueOrDefault(inferredKey, inferredKey)} in {source}, which means {meaning}");
         static string B(bool b) => b ? "True" : "False";
 
         var release = Releases.FirstOrDefault(r => r.ModelChannels == a.ModelChannels && r.NumResBlocks == a.NumResBlocks && r.Mult.SequenceEqual(a.ChannelMultipliers));
@@ -309,6 +309,36 @@ public static class GuidedDiffusionImport
         };
         diffusion.Validate();
         return new GuidedDiffusionModel(model, diffusion, a, release?.Name, notes);
+    }
+
+    /// <summary>
+    /// The U-Net that the flags alone describe, as guided-diffusion's <c>create_model</c> builds it (3 input
+    /// channels, 6 outputs with learned variance, 1,000 classes when class-conditional, GroupNorm(32)).
+    /// </summary>
+    public static UNetConfig ConfigFromFlags(GuidedDiffusionFlags flags)
+    {
+        flags.Validate();
+        var config = new UNetConfig
+        {
+            InChannels = flags.InChannels,
+            BaseChannels = flags.NumChannels,
+            ChannelMultipliers = [.. flags.ChannelMultipliers],
+            ResBlocksPerLevel = flags.NumResBlocks,
+            AttentionResolutions = flags.AttentionLevels.Select(l => flags.ImageSize >> l).ToArray(),
+            Dropout = flags.Dropout,
+            NormGroups = 32,
+            NumClasses = flags.NumClasses ?? 0,
+            NumHeads = flags.NumHeads,
+            HeadChannels = flags.NumHeadChannels,
+            NumHeadsUpsample = flags.NumHeadsUpsample,
+            UseScaleShiftNorm = flags.UseScaleShiftNorm,
+            ResBlockUpDown = flags.ResblockUpdown,
+            NewAttentionOrder = flags.UseNewAttentionOrder,
+            LearnSigma = flags.LearnSigma,
+            ImageSize = flags.ImageSize,
+        };
+        config.Validate();
+        return config;
     }
 
     /// <summary>Infers and resolves in one go, then checks every tensor's name and shape against the resolved model.</summary>
