@@ -89,6 +89,9 @@ public static class GuidedDiffusionImport
         int inCh = (int)first[1];
         var outW = Need("out.2.weight", 4);
         int outCh = (int)outW[0];
+        if (inCh == 6 && outCh is 3 or 6)
+            throw new NoisetteInputException(
+                $"{source} is a guided-diffusion super-resolution model (tensor {Show("input_blocks.0.0.weight")} takes the image and its low-resolution version): upsamplers are not supported, only base diffusion models");
         bool learnSigma = outCh == 2 * inCh;
         evidence["learn_sigma"] = Show("out.2.weight");
 
