@@ -95,7 +95,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         var emb = time_embed.call(TimestepEmbedding(t, Config.BaseChannels));
         if (label_emb is not null)
         {
-            if (y is null) throw new ArgumentException("this model is class-conditional: pass labels");
+            if (y is null) throw new NoisetteInputException($"this model is class-conditional ({Config.NumClasses} classes): it needs a class label for every image");
             emb = emb + label_emb.call(y);
         }
         var hs = new List<Tensor>();

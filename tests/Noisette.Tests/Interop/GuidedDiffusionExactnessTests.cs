@@ -56,6 +56,8 @@ public sealed class GuidedDiffusionExactnessTests : IDisposable
         var y = name.EndsWith("_cond", StringComparison.Ordinal) ? cases["y"] : null;
         var output = model.Forward(cases["x"], cases["t"], y);
         var err = MaxAbs(output, cases[name + ".out"]);
+        if (y is not null)
+            Assert.Contains("class-conditional (1000 classes)", Assert.Throws<NoisetteInputException>(() => model.Forward(cases["x"], cases["t"], null)).Message);
         _output.WriteLine($"{name}: max abs error {err:E2}");
         Assert.True(err < 1e-4, $"max abs error {err}");
     }
