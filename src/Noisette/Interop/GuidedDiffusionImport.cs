@@ -381,13 +381,15 @@ public static class GuidedDiffusionImport
     /// writes a run folder: config.json, and checkpoints/step-00000000 with the weights as both model and EMA
     /// (released checkpoints are EMA weights). No optimizer state: fine-tuning starts a fresh one.
     /// </summary>
-    /// <param name="modelFlags">MODEL_FLAGS as guided-diffusion's README writes them, a path to a flags file, or null.</param>
+    /// <param name="modelFlags">MODEL_FLAGS as guided-diffusion's README writes them, their JSON, a path to a file of either, or null.</param>
     public static ImportResult ImportToRun(string checkpointPath, string runPath, string? modelFlags, bool force = false, Action<string>? info = null)
     {
         var source = Path.GetFileName(checkpointPath);
         GuidedDiffusionFlags? flags = null;
         if (modelFlags is not null)
-            flags = File.Exists(modelFlags) ? GuidedDiffusionFlags.Load(modelFlags) : GuidedDiffusionFlags.Parse(modelFlags);
+            flags = File.Exists(modelFlags) ? GuidedDiffusionFlags.Load(modelFlags)
+                : modelFlags.TrimStart().StartsWith('{') ? GuidedDiffusionFlags.ParseJson(modelFlags)
+                : GuidedDiffusionFlags.Parse(modelFlags);
 
         var info0 = TorchCheckpoint.Inspect(checkpointPath);
         var resolved = Resolve(info0, flags, source);

@@ -159,17 +159,38 @@ public sealed class GuidedDiffusionImportTests : IDisposable
 
     private static readonly Lock ConsoleLock = new();
 
-    private static (int Code, string Error) RunImport(params string[] args)
+    private static (int Code, string Error) RunImport(params string[] args) => RunCli(["import", "guided-diffusion", .. args]);
+
+    private static (int Code, string Error) RunCli(params string[] args)
     {
-        var root = new RootCommand { ImportCommand.Create() };
+        var root = new RootCommand { ImportCommand.Create(), SampleCommand.Create() };
         lock (ConsoleLock)
         {
             var previous = Console.Error;
             var err = new StringWriter();
             Console.SetError(err);
-            try { return (Noisette.Cli.Cli.Run(root, ["import", "guided-diffusion", .. args]), err.ToString()); }
+            try { return (Noisette.Cli.Cli.Run(root, args), err.ToString()); }
             finally { Console.SetError(previous); }
         }
+    }
+
+    [Fact]
+    public void TheCommandsImportAndSampleTheFixture()
+    {
+        var run = Path.Combine(_dir, "run");
+        var (code, error) = RunImport(Fixture("adm_tiny.pt"), "--out", run, "--flags", File.ReadAllText(Fixture("adm_tiny.flags.json")));
+        Assert.True(code == 0, error);
+        // A second import into the same folder needs --force.
+        (code, error) = RunImport(Fixture("adm_tiny.pt"), "--out", run, "--flags", Fixture("adm_tiny.flags.json"));
+        Assert.Equal(2, code);
+        Assert.Contains("--force", error);
+
+        string[] Sample(string dir) => RunCli("sample", run, "--n", "1", "--steps", "3", "--seed", "9", "--out", dir).Code == 0
+            ? Directory.GetFiles(dir) : throw new InvalidOperationException("sample failed");
+        var a = Sample(Path.Combine(_dir, "a"));
+        var b = Sample(Path.Combine(_dir, "b"));
+        Assert.Single(a);
+        Assert.Equal(File.ReadAllBytes(a[0]), File.ReadAllBytes(b[0]));
     }
 
     [Fact]
