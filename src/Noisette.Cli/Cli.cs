@@ -23,6 +23,7 @@ public static class Cli
         Commands.EvalCommand.Create(),
         Commands.CopyCheckCommand.Create(),
         Commands.StatusCommand.Create(),
+        Commands.ImportCommand.Create(),
         Commands.CheckCommand.Create(),
         Commands.PrepareCommand.Create(),
         Commands.GlyphsCommand.Create(),

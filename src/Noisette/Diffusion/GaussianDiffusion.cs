@@ -222,13 +222,74 @@ public sealed class GaussianDiffusion
         return At("minsnr", w, t, like).reshape(-1);
     }
 
-    /// <summary>Per-image mean-squared error between the output's prediction channels and the target, weighted.</summary>
+    /// <summary>
+    /// The training loss per image. For every model: the (min-SNR-weighted) mean-squared error between the
+    /// prediction channels and the target, L_simple. For a learned-variance model, improved DDPM's hybrid loss:
+    /// L_simple + λ·L_vlb with λ = 0.001 and L_vlb estimated as T·L_t at the sampled t, where L_t is the
+    /// <see cref="VariationalBoundTerm"/> in bits per dimension computed with the gradient stopped through the mean
+    /// (only the variance channels learn from it). For T = 1000 this is exactly guided-diffusion's
+    /// <c>mse + vb</c>; for other T it is its <c>rescale_learned_sigmas</c> form.
+    /// </summary>
     public Tensor Loss(Tensor output, Tensor x0, Tensor noise, Tensor t)
     {
-        var pred = Config.LearnSigma ? output.chunk(2, 1)[0] : output;
+        Tensor pred = output;
+        Tensor? varValues = null;
+        if (Config.LearnSigma)
+        {
+            var parts = output.chunk(2, 1);
+            pred = parts[0]; varValues = parts[1];
+        }
         var target = Target(x0, noise, t);
         var perImage = (pred - target).square().mean([1, 2, 3]);
-        return perImage * LossWeights(t, perImage);
+        var mse = perImage * LossWeights(t, perImage);
+        if (varValues is null) return mse;
+        var xt = QSample(x0, t, noise);
+        var frozen = cat([pred.detach(), varValues], 1);
+        return mse + VariationalBoundTerm(x0, xt, t, frozen) * (T / 1000.0);
+    }
+
+    // ---- the reverse process at one timestep, and the variational bound ----
+
+    /// <summary>
+    /// The posterior q(x_{t−1} | x_t, x₀) at per-image timesteps t: its mean and its log variance (with t = 0's
+    /// replaced by t = 1's, as <see cref="PosteriorLogVarianceClipped"/>).
+    /// </summary>
+    public (Tensor Mean, Tensor LogVariance) QPosterior(Tensor x0, Tensor xt, Tensor t)
+    {
+        var mean = At("post_coef_x0", i => PosteriorBetween(i, i - 1).CoefX0, t, xt) * x0
+                 + At("post_coef_xt", i => PosteriorBetween(i, i - 1).CoefXt, t, xt) * xt;
+        var logVar = At("post_logvar_clipped", i => PosteriorLogVarianceClipped[i], t, xt).expand_as(xt);
+        return (mean, logVar);
+    }
+
+    /// <summary>
+    /// The model's reverse step p(x_{t−1} | x_t) at per-image timesteps t over the full schedule (guided-diffusion's
+    /// <c>p_mean_variance</c>): the predicted x₀ (clamped to [−1, 1] with <paramref name="clip"/>), the mean of the
+    /// posterior given it, and the log variance: learned (interpolated in log space between β̃_t and β_t) for a
+    /// learned-variance model, the clipped posterior log variance otherwise.
+    /// </summary>
+    public (Tensor Mean, Tensor LogVariance, Tensor X0) PMeanVariance(Tensor xt, Tensor t, Tensor output, bool clip)
+    {
+        var (x0, _, varValues) = Interpret(xt, t, output, clip);
+        var (mean, posteriorLogVar) = QPosterior(x0, xt, t);
+        if (varValues is null) return (mean, posteriorLogVar, x0);
+        var minLog = At("post_logvar_clipped", i => PosteriorLogVarianceClipped[i], t, xt);
+        var maxLog = At("log_beta", i => Math.Log(Betas[i]), t, xt);
+        var frac = (varValues + 1) / 2;
+        return (mean, frac * maxLog + (1 - frac) * minLog, x0);
+    }
+
+    /// <summary>
+    /// One term of the variational bound, per image, in bits per dimension: KL(q(x_{t−1}|x_t,x₀) ‖ p(x_{t−1}|x_t))
+    /// for t &gt; 0, and the discretised decoder's negative log-likelihood of x₀ for t = 0 (no clipping of x̂₀).
+    /// </summary>
+    public Tensor VariationalBoundTerm(Tensor x0, Tensor xt, Tensor t, Tensor output)
+    {
+        var (trueMean, trueLogVar) = QPosterior(x0, xt, t);
+        var (mean, logVar, _) = PMeanVariance(xt, t, output, clip: false);
+        var kl = NormalKl(trueMean, trueLogVar, mean, logVar).mean([1, 2, 3]) / Math.Log(2.0);
+        var nll = -DiscretizedGaussianLogLikelihood(x0, mean, logVar * 0.5).mean([1, 2, 3]) / Math.Log(2.0);
+        return where(t == 0, nll, kl);
     }
 
     // ---- variational bound, in bits per dimension (likelihood evaluation) ----

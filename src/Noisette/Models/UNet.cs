@@ -99,7 +99,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         var emb = time_embed.call(TimestepEmbedding(t, Config.BaseChannels));
         if (label_emb is not null)
         {
-            if (y is null) throw new ArgumentException("this model is class-conditional: pass labels");
+            if (y is null) throw new NoisetteInputException($"this model is class-conditional ({Config.NumClasses} classes): it needs a class label for every image");
             emb = emb + label_emb.call(y);
         }
         var hs = new List<Tensor>();
@@ -123,7 +123,9 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
     {
         int half = dim / 2;
         using var scope = NewDisposeScope();
-        var freqs = exp(arange(0, half, dtype: float32, device: t.device) * (-Math.Log(maxPeriod) / half));
+        // The same float32 operations, in the same order, as guided-diffusion's timestep_embedding, so that imported
+        // models see bit-identical embeddings: exp(−ln(max_period) · i / half).
+        var freqs = exp(arange(0, half, dtype: float32, device: t.device) * (-Math.Log(maxPeriod)) / half);
         var args = t.to(float32).unsqueeze(1) * freqs.unsqueeze(0);
         var emb = cat([cos(args), sin(args)], 1);
         if (dim % 2 == 1) emb = cat([emb, zeros_like(emb[.., ..1])], 1);

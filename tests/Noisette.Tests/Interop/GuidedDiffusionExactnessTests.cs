@@ -1,0 +1,168 @@
+using System.Globalization;
+using System.Text.Json;
+using Noisette.Diffusion;
+using Noisette.Interop;
+using Noisette.IO;
+using Noisette.Models;
+using Noisette.Pipelines;
+using Noisette.Sampling;
+using Noisette.Training;
+using static TorchSharp.torch;
+
+namespace Noisette.Tests.Interop;
+
+/// <summary>
+/// The imported fixtures against OpenAI's own outputs (cases.safetensors), the import → sample round trip, and
+/// fine-tuning an imported learned-variance model.
+/// </summary>
+public sealed class GuidedDiffusionExactnessTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("noisette-gdx-").FullName;
+    private readonly ITestOutputHelper _output;
+
+    public GuidedDiffusionExactnessTests(ITestOutputHelper output) => _output = output;
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+
+    private static string Fixture(string name) => Fixtures.Path("guided-diffusion", name);
+
+    private static (UNet Model, GaussianDiffusion Diffusion) Load(string name)
+    {
+        var flags = GuidedDiffusionFlags.Load(Fixture(name + ".flags.json"));
+        var resolved = GuidedDiffusionImport.Resolve(TorchCheckpoint.Inspect(Fixture(name + ".pt")), flags, name);
+        var model = new UNet(resolved.Model);
+        var sd = TorchCheckpoint.LoadStateDict(Fixture(name + ".pt"));
+        try { ModelWeights.Load(model, sd, name); }
+        finally { foreach (var (_, t) in sd) t.Dispose(); }
+        model.eval();
+        return (model, new GaussianDiffusion(resolved.Diffusion));
+    }
+
+    private static double MaxAbs(Tensor a, Tensor b) => (a - b).abs().max().item<float>();
+
+    [Theory]
+    [InlineData("adm_tiny")]
+    [InlineData("adm_tiny_cond")]
+    public void ModelOutputsMatchGuidedDiffusion(string name)
+    {
+        var (model, _) = Load(name);
+        using var _m = model;
+        using var cases = SafeTensors.Load(Fixture("cases.safetensors"));
+        using var scope = NewDisposeScope();
+        using var _g = no_grad();
+        var y = name.EndsWith("_cond", StringComparison.Ordinal) ? cases["y"] : null;
+        var output = model.Forward(cases["x"], cases["t"], y);
+        var err = MaxAbs(output, cases[name + ".out"]);
+        if (y is not null)
+            Assert.Contains("class-conditional (1000 classes)", Assert.Throws<NoisetteInputException>(() => model.Forward(cases["x"], cases["t"], null)).Message);
+        _output.WriteLine($"{name}: max abs error {err:E2}");
+        Assert.True(err < 1e-4, $"max abs error {err}");
+    }
+
+    [Fact]
+    public void PMeanVarianceAndDdim10MatchGuidedDiffusion()
+    {
+        var (model, diffusion) = Load("adm_tiny");
+        using var _m = model;
+        using var cases = SafeTensors.Load(Fixture("cases.safetensors"));
+        using var scope = NewDisposeScope();
+        using var _g = no_grad();
+        var x = cases["x"];
+        var t = cases["t"];
+        var (mean, logVar, x0) = diffusion.PMeanVariance(x, t, model.Forward(x, t, null), clip: true);
+        double eMean = MaxAbs(mean, cases["adm_tiny.p_mean"]), eVar = MaxAbs(logVar, cases["adm_tiny.p_log_variance"]), eX0 = MaxAbs(x0, cases["adm_tiny.pred_xstart"]);
+        _output.WriteLine($"p_mean {eMean:E2}, p_log_variance {eVar:E2}, pred_xstart {eX0:E2}");
+        Assert.True(eMean < 1e-4 && eVar < 1e-4 && eX0 < 1e-4, $"p_mean {eMean}, p_log_variance {eVar}, pred_xstart {eX0}");
+
+        var options = new SamplerOptions { Timesteps = Timesteps.Space(1000, "ddim10"), Eta = 0 };
+        var sample = new DdimSampler().Sample(new Denoiser(model, diffusion) { ClipDenoised = true }, cases["ddim10.x_T"], options, []);
+        var eDdim = MaxAbs(sample, cases["adm_tiny.ddim10.sample"]);
+        _output.WriteLine($"ddim10 sample {eDdim:E2}");
+        Assert.True(eDdim < 1e-3, $"ddim10 max abs error {eDdim}");
+    }
+
+    [Fact]
+    public void ImportWritesARunThatSamplesDeterministically()
+    {
+        var runDir = Path.Combine(_dir, "imported");
+        var result = GuidedDiffusionImport.ImportToRun(Fixture("adm_tiny.pt"), runDir, Fixture("adm_tiny.flags.json"));
+        Assert.Equal(1_422_278L, result.Parameters);
+        var rc = result.Run.ReadConfig();
+        Assert.Equal(32, rc.Training.Data.ImageSize);
+        Assert.Equal(Noisette.Data.ChannelMode.Rgb, rc.Training.Data.Channels);
+        Assert.True(rc.Training.Model.LearnSigma && rc.Training.Diffusion.LearnSigma);
+        Assert.Equal(16, rc.Training.Model.HeadChannels);
+        Assert.Equal([0L], result.Run.CheckpointSteps());
+        Assert.False(File.Exists(Path.Combine(result.CheckpointDir, Checkpoint.OptimizerFile)));
+
+        using var loaded = LoadedModel.Load(runDir);
+        using (var cases = SafeTensors.Load(Fixture("cases.safetensors")))
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+        {
+            // The run folder's EMA weights are OpenAI's weights, exactly.
+            var err = MaxAbs(loaded.Model.Forward(cases["x"], cases["t"], null), cases["adm_tiny.out"]);
+            Assert.True(err < 1e-4, $"max abs error {err}");
+        }
+        var request = new SampleRequest { Count = 2, Seed = 5, Sampler = "ddim", Steps = 4 };
+        var a = SamplePipeline.Run(loaded, request, Path.Combine(_dir, "a"));
+        var b = SamplePipeline.Run(loaded, request, Path.Combine(_dir, "b"));
+        var ddpm = SamplePipeline.Run(loaded, request with { Sampler = "ddpm" }, Path.Combine(_dir, "c"));
+        Assert.Equal(2, a.Files.Count);
+        for (int i = 0; i < 2; i++) Assert.Equal(File.ReadAllBytes(a.Files[i]), File.ReadAllBytes(b.Files[i]));
+        Assert.Equal(2, ddpm.Files.Count);
+    }
+
+    [Fact]
+    public void FineTuningTheImportedModelKeepsTheVarianceHeadSane()
+    {
+        var source = Path.Combine(_dir, "imported");
+        GuidedDiffusionImport.ImportToRun(Fixture("adm_tiny.pt"), source, Fixture("adm_tiny.flags.json"));
+        var data = Path.Combine(_dir, "letters");
+        Directory.CreateDirectory(data);
+        foreach (var f in Directory.GetFiles(Path.Combine(Fixtures.Path(), "..", "..", "data", "demo", "letters-A"), "*.png").Order().Take(8))
+            File.Copy(f, Path.Combine(data, Path.GetFileName(f)));
+        var configPath = Path.Combine(_dir, "finetune.json");
+        Json.Write(configPath, new TrainingConfig { Steps = 20, Batch = 4, CheckpointEvery = 20, LogEvery = 5, SampleCount = 0, LearningRate = 1e-4, WarmupSteps = 0 });
+
+        var request = new TrainRequest { DataPath = data, OutPath = Path.Combine(_dir, "tuned"), InitFrom = source, ConfigFile = configPath };
+        var prepared = TrainingPipeline.Start(request, _ => { }, _ => { });
+        using var trainer = prepared.Trainer;
+        Assert.True(trainer.Config.Model.LearnSigma);
+        var before = VarianceValues(trainer);
+        Assert.Equal(TrainingOutcome.Completed, trainer.Train(CancellationToken.None));
+        var after = VarianceValues(trainer);
+
+        var losses = File.ReadAllLines(trainer.Run.MetricsPath)
+            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("loss").GetDouble()).ToList();
+        _output.WriteLine($"losses {string.Join(", ", losses.Select(l => l.ToString("F4", CultureInfo.InvariantCulture)))}");
+        _output.WriteLine($"variance values before: mean {before.Mean:F3}, mean |v| {before.MeanAbs:F3}, share in [-1,1] {before.InRange:P1}; " +
+                          $"after: mean {after.Mean:F3}, mean |v| {after.MeanAbs:F3}, share in [-1,1] {after.InRange:P1}");
+        Assert.Equal(4, losses.Count);
+        Assert.All(losses, l => Assert.True(double.IsFinite(l) && l > 0, $"loss {l}"));
+        Assert.True(double.IsFinite(after.MeanAbs));
+        // The hybrid loss keeps the interpolation between β̃ and β where the import left it, or pulls it inwards.
+        Assert.True(after.InRange >= before.InRange - 0.05, $"share of variance values in [-1, 1]: {before.InRange} → {after.InRange}");
+        Assert.True(after.MeanAbs <= before.MeanAbs + 0.1, $"mean |v|: {before.MeanAbs} → {after.MeanAbs}");
+    }
+
+    /// <summary>The variance channels of the model on noised training images at a few timesteps.</summary>
+    private static (double Mean, double MeanAbs, double InRange) VarianceValues(Trainer trainer)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var model = trainer.Model;
+        bool training = model.training;
+        model.eval();
+        var gen = new TorchSharp.torch.Generator(11);
+        var x0 = rand(new long[] { 4, 3, 32, 32 }, generator: gen) * 2 - 1;
+        var t = tensor(new long[] { 1, 100, 500, 900 });
+        var noise = randn(new long[] { 4, 3, 32, 32 }, generator: gen);
+        var v = model.Forward(trainer.Diffusion.QSample(x0, t, noise), t, null).chunk(2, 1)[1];
+        if (training) model.train();
+        return (v.mean().item<float>(), v.abs().mean().item<float>(), (v.abs() <= 1).to(float32).mean().item<float>());
+    }
+}

@@ -1,0 +1,257 @@
+using System.CommandLine;
+using Noisette.Cli.Commands;
+using Noisette.Interop;
+using Noisette.Models;
+using Noisette.Sampling;
+using static TorchSharp.torch;
+
+namespace Noisette.Tests.Interop;
+
+/// <summary>Architecture inference, the analytic parameter layout, respacing, and bad input at the command line.</summary>
+public sealed class GuidedDiffusionImportTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("noisette-gd-").FullName;
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+    }
+
+    private static string Fixture(string name) => Fixtures.Path("guided-diffusion", name);
+
+    private static string Json(UNetConfig c) => Noisette.IO.Json.Serialize(c);
+
+    public const string LsunBedroom =
+        "--attention_resolutions 32,16,8 --class_cond False --diffusion_steps 1000 --dropout 0.1 --image_size 256 --learn_sigma True " +
+        "--noise_schedule linear --num_channels 256 --num_head_channels 64 --num_res_blocks 2 --resblock_updown True --use_fp16 True --use_scale_shift_norm True";
+
+    [Theory]
+    [InlineData("adm_tiny", 0)]
+    [InlineData("adm_tiny_cond", 1000)]
+    public void TheFixturesArchitectureIsInferredFromItsTensors(string name, int classes)
+    {
+        var a = GuidedDiffusionImport.Infer(TorchCheckpoint.Inspect(Fixture(name + ".pt")), name);
+        Assert.Equal(3, a.InChannels);
+        Assert.Equal(3, a.OutChannels);
+        Assert.Equal(32, a.ModelChannels);
+        Assert.Equal([1.0, 2, 2], a.ChannelMultipliers);
+        Assert.Equal(1, a.NumResBlocks);
+        Assert.Equal([1, 2], a.AttentionLevels);
+        Assert.True(a.LearnSigma);
+        Assert.True(a.UseScaleShiftNorm);
+        Assert.True(a.ResblockUpdown);
+        Assert.Equal(classes, a.NumClasses);
+
+        // With the fixture's flags: the image size and heads come from them, and every tensor fits.
+        var flags = GuidedDiffusionFlags.Load(Fixture(name + ".flags.json"));
+        var r = GuidedDiffusionImport.Resolve(TorchCheckpoint.Inspect(Fixture(name + ".pt")), flags, name);
+        Assert.Equal(32, r.Model.ImageSize);
+        Assert.Equal([16, 8], r.Model.AttentionResolutions);
+        Assert.Equal(16, r.Model.HeadChannels);
+        Assert.Equal(classes > 0 ? 1_550_278L : 1_422_278L, UNetLayout.ParameterCount(r.Model));
+        Assert.Equal(Json(GuidedDiffusionImport.ConfigFromFlags(flags) with { Dropout = r.Model.Dropout }), Json(r.Model));
+
+        // Without flags the image size of a non-released architecture cannot be known: say which flag to give.
+        var e = Assert.Throws<NoisetteInputException>(() => GuidedDiffusionImport.Resolve(TorchCheckpoint.Inspect(Fixture(name + ".pt")), null, name));
+        Assert.Contains("--image_size", e.Message);
+    }
+
+    [Fact]
+    public void TheLsunBedroomFlagsBuildTheReleasedParameterCount()
+    {
+        var config = GuidedDiffusionImport.ConfigFromFlags(GuidedDiffusionFlags.Parse(LsunBedroom));
+        var layout = UNetLayout.Parameters(config);
+        Assert.Equal(566, layout.Count);
+        Assert.Equal(552_814_086L, UNetLayout.ParameterCount(config));
+
+        // A state dict of that shape, without flags: recognised as the released 256 px architecture.
+        var infos = layout.Select(p => new TorchTensorInfo(p.Name, ScalarType.Float16, p.Shape, [], 0, "0")).ToList();
+        var r = GuidedDiffusionImport.Resolve(infos, null, "lsun_bedroom.pt");
+        Assert.Equal(Json(config), Json(r.Model));
+        Assert.NotNull(r.ReleasedAs);
+        // The same with the flags as the README writes them.
+        Assert.Equal(Json(config), Json(GuidedDiffusionImport.Resolve(infos, GuidedDiffusionFlags.Parse(LsunBedroom), "lsun_bedroom.pt").Model));
+    }
+
+    /// <summary>The analytic layout is the real construction: same names, shapes and order.</summary>
+    [Fact]
+    public void TheAnalyticLayoutMatchesTheBuiltModel()
+    {
+        var configs = ModelPresets.All.Where(p => p.Name != "adm256").Select(p => p.Model).ToList();
+        configs.Add(GuidedDiffusionImport.ConfigFromFlags(GuidedDiffusionFlags.Load(Fixture("adm_tiny.flags.json"))));
+        configs.Add(GuidedDiffusionImport.ConfigFromFlags(GuidedDiffusionFlags.Load(Fixture("adm_tiny_cond.flags.json"))));
+        // Legacy up/down-sampling, heads by count, fractional multiplier, no scale-shift.
+        configs.Add(new UNetConfig { BaseChannels = 64, ChannelMultipliers = [0.5, 1, 2], ResBlocksPerLevel = 1, AttentionResolutions = [16, 8],
+                                     NumHeads = 2, NumHeadsUpsample = 4, NewAttentionOrder = true, LearnSigma = true, NumClasses = 5, ImageSize = 32 });
+        foreach (var config in configs)
+        {
+            using var model = new UNet(config);
+            var built = model.named_parameters().Select(p => (p.name, string.Join(",", p.parameter.shape))).ToList();
+            var analytic = UNetLayout.Parameters(config).Select(p => (p.Name, string.Join(",", p.Shape))).ToList();
+            Assert.Equal(built, analytic);
+            Assert.Equal(model.ParameterCount(), UNetLayout.ParameterCount(config));
+        }
+        Assert.Equal(1_623_169L, UNetLayout.ParameterCount(ModelPresets.Get("letters32").Model));
+        Assert.Equal(6_472_195L, UNetLayout.ParameterCount(ModelPresets.Get("ddpm32").Model));
+    }
+
+    [Fact]
+    public void ATensorThatDoesNotFitIsNamed()
+    {
+        var flags = GuidedDiffusionFlags.Load(Fixture("adm_tiny.flags.json"));
+        var infos = TorchCheckpoint.Inspect(Fixture("adm_tiny.pt")).ToList();
+        string Fail(List<TorchTensorInfo> list) =>
+            Assert.Throws<NoisetteInputException>(() => GuidedDiffusionImport.Resolve(list, flags, "x.pt")).Message;
+
+        Assert.Contains("tensor middle_block.1.qkv.bias is missing", Fail(infos.Where(i => i.Name != "middle_block.1.qkv.bias").ToList()));
+        var misShaped = infos.Select(i => i.Name == "output_blocks.2.0.in_layers.2.weight" ? i with { Shape = [64, 128, 3, 1] } : i).ToList();
+        Assert.Contains("tensor output_blocks.2.0.in_layers.2.weight has shape [64, 128, 3, 1]", Fail(misShaped));
+        Assert.Contains("unexpected tensor ema.step", Fail([.. infos, infos[0] with { Name = "ema.step" }]));
+        Assert.Contains("tensor time_embed.0.weight is missing", Fail(infos.Skip(1).ToList()));
+        // guided-diffusion's upsamplers take 6 channels (the image and its low-resolution version): refused by kind.
+        var upsampler = infos.Select(i => i.Name == "input_blocks.0.0.weight" ? i with { Shape = [32, 6, 3, 3] } : i).ToList();
+        Assert.Contains("super-resolution", Fail(upsampler));
+    }
+
+    [Theory]
+    [InlineData("--num_channels 64", "--num_channels 64 contradicts tensor time_embed.0.weight [128, 32]")]
+    [InlineData("--class_cond True", "--class_cond True contradicts")]
+    [InlineData("--learn_sigma False", "--learn_sigma False contradicts tensor out.2.weight")]
+    [InlineData("--num_res_blocks 2", "--num_res_blocks 2 contradicts")]
+    [InlineData("--channel_mult 1,2,4", "--channel_mult 1,2,4 contradicts")]
+    [InlineData("--attention_resolutions 16", "has no attention at 8 px, but x.pt has tensor input_blocks.5.1.qkv.weight")]
+    [InlineData("--attention_resolutions 32,16,8", "asks for attention at 32 px, but x.pt has no tensor input_blocks.1.1.qkv.weight")]
+    [InlineData("--image_size 30", "flag --image_size: 30 cannot be halved 2 times")]
+    [InlineData("--use_scale_shift_norm False", "--use_scale_shift_norm False contradicts tensor input_blocks.1.0.emb_layers.1.weight")]
+    public void FlagsThatContradictTheTensorsAreNamed(string extra, string expected)
+    {
+        var flags = "--image_size 32 --channel_mult 1,2,2 --num_head_channels 16 " + extra;
+        var infos = TorchCheckpoint.Inspect(Fixture("adm_tiny.pt"));
+        var e = Assert.Throws<NoisetteInputException>(() => GuidedDiffusionImport.Resolve(infos, GuidedDiffusionFlags.Parse(flags), "x.pt"));
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Theory]
+    [InlineData(1000, "ddim10", new[] { 0, 100, 200, 300, 400, 500, 600, 700, 800, 900 })]
+    [InlineData(10, "3", new[] { 0, 4, 9 })]          // stride 4.5: 4.5 rounds half to even
+    [InlineData(10, "2,3", new[] { 0, 4, 5, 7, 9 })]  // two sections of 5
+    [InlineData(11, "1,1", new[] { 0, 6 })]           // the first section takes the extra step
+    [InlineData(1000, "ddim3", new[] { 0, 334, 668 })]
+    public void SpaceTimestepsFollowsGuidedDiffusion(int T, string spec, int[] expected) =>
+        Assert.Equal(expected, Timesteps.Space(T, spec));
+
+    [Fact]
+    public void RespacingMatchesTheFixtureAndRefusesBadSpecs()
+    {
+        using var cases = Noisette.IO.SafeTensors.Load(Fixture("cases.safetensors"));
+        var fromPython = cases["ddim10.timesteps"].data<long>().Select(v => (int)v).ToArray();
+        Assert.Equal(fromPython, Timesteps.Space(1000, "ddim10"));
+        Assert.Equal(250, Timesteps.Space(1000, "250").Length);
+        Assert.Throws<NoisetteInputException>(() => Timesteps.Space(1000, "ddim7000"));
+        Assert.Throws<NoisetteInputException>(() => Timesteps.Space(10, "6,6"));
+        Assert.Throws<NoisetteInputException>(() => Timesteps.Space(10, "ddimx"));
+        Assert.Throws<NoisetteInputException>(() => new SamplerOptions { Timesteps = [5, 5] }.Path(10, 3));
+        Assert.Throws<NoisetteInputException>(() => new SamplerOptions { Timesteps = [10] }.Path(10, 3));
+        Assert.Equal([5, 1, -1], new SamplerOptions { Timesteps = [5, 1], Steps = 7 }.Path(10, 3));
+    }
+
+    // ------------------------------------------------------------------ the command line
+
+    private static readonly Lock ConsoleLock = new();
+
+    private static (int Code, string Error) RunImport(params string[] args) => RunCli(["import", "guided-diffusion", .. args]);
+
+    private static (int Code, string Error) RunCli(params string[] args)
+    {
+        var root = new RootCommand { ImportCommand.Create(), SampleCommand.Create() };
+        lock (ConsoleLock)
+        {
+            var previous = Console.Error;
+            var err = new StringWriter();
+            Console.SetError(err);
+            try { return (Noisette.Cli.Cli.Run(root, args), err.ToString()); }
+            finally { Console.SetError(previous); }
+        }
+    }
+
+    [Fact]
+    public void TheCommandsImportAndSampleTheFixture()
+    {
+        var run = Path.Combine(_dir, "run");
+        var (code, error) = RunImport(Fixture("adm_tiny.pt"), "--out", run, "--flags", File.ReadAllText(Fixture("adm_tiny.flags.json")));
+        Assert.True(code == 0, error);
+        // A second import into the same folder needs --force.
+        (code, error) = RunImport(Fixture("adm_tiny.pt"), "--out", run, "--flags", Fixture("adm_tiny.flags.json"));
+        Assert.Equal(2, code);
+        Assert.Contains("--force", error);
+
+        string[] Sample(string dir) => RunCli("sample", run, "--n", "1", "--steps", "3", "--seed", "9", "--out", dir).Code == 0
+            ? Directory.GetFiles(dir) : throw new InvalidOperationException("sample failed");
+        var a = Sample(Path.Combine(_dir, "a"));
+        var b = Sample(Path.Combine(_dir, "b"));
+        Assert.Single(a);
+        Assert.Equal(File.ReadAllBytes(a[0]), File.ReadAllBytes(b[0]));
+    }
+
+    [Fact]
+    public void TheMaliciousFixtureIsRefusedWithExit2NamingTheGlobal()
+    {
+        var (code, error) = RunImport(Fixture("malicious.pt"), "--out", Path.Combine(_dir, "run"));
+        Assert.Equal(2, code);
+        Assert.Contains("posix.system", error);
+        Assert.False(File.Exists(Path.Combine(_dir, "run", "config.json")));
+    }
+
+    [Fact]
+    public void AForbiddenCallNeverRunsThroughTheCommand()
+    {
+        var sentinel = Path.Combine(_dir, "pwned");
+        var p = new PickleBuilder()
+            .EmptyDict().Mark()
+            .Str("input_blocks.0.0.weight").Tensor("FloatStorage", "0", 1, 0, [1], [1])
+            .Str("payload").Global("posix", "system").Str($"touch {sentinel}").Op(0x85).Reduce()
+            .SetItems().Stop();
+        var path = Path.Combine(_dir, "evil.pt");
+        PickleBuilder.WriteCheckpoint(path, p.ToArray(), new Dictionary<string, byte[]> { ["0"] = new byte[4] });
+        var (code, error) = RunImport(path, "--out", Path.Combine(_dir, "run"));
+        Assert.Equal(2, code);
+        Assert.Contains("forbidden global posix.system", error);
+        Assert.False(File.Exists(sentinel));
+    }
+
+    [Fact]
+    public void DamagedForeignAndInconsistentInputExitsWith2()
+    {
+        var good = File.ReadAllBytes(Fixture("adm_tiny.pt"));
+        var cut = Path.Combine(_dir, "cut.pt");
+        File.WriteAllBytes(cut, good[..(good.Length / 2)]);
+        var (code, error) = RunImport(cut, "--out", Path.Combine(_dir, "r1"));
+        Assert.Equal(2, code);
+        Assert.Contains("truncated", error);
+
+        var text = Path.Combine(_dir, "notes.pt");
+        File.WriteAllText(text, "not a checkpoint at all");
+        (code, error) = RunImport(text, "--out", Path.Combine(_dir, "r2"));
+        Assert.Equal(2, code);
+        Assert.Contains("not a PyTorch checkpoint", error);
+
+        // Another architecture: a state dict with other names.
+        var other = new PickleBuilder().BeginStateDict()
+            .Str("conv_in.weight").Tensor("FloatStorage", "0", 1, 0, [1, 1, 1, 1], [1, 1, 1, 1])
+            .EndStateDict();
+        var otherPath = Path.Combine(_dir, "other.pt");
+        PickleBuilder.WriteCheckpoint(otherPath, other.ToArray(), new Dictionary<string, byte[]> { ["0"] = new byte[4] });
+        (code, error) = RunImport(otherPath, "--out", Path.Combine(_dir, "r3"));
+        Assert.Equal(2, code);
+        Assert.Contains("tensor time_embed.0.weight is missing", error);
+
+        // Heads that do not divide the channels, and flags that contradict the tensors.
+        (code, error) = RunImport(Fixture("adm_tiny.pt"), "--out", Path.Combine(_dir, "r4"), "--flags", "--image_size 32 --channel_mult 1,2,2 --num_head_channels 24");
+        Assert.Equal(2, code);
+        Assert.Contains("--num_head_channels", error);
+        (code, error) = RunImport(Fixture("adm_tiny.pt"), "--out", Path.Combine(_dir, "r5"), "--flags", "--image_size 32 --channel_mult 1,2,2 --num_channels 64");
+        Assert.Equal(2, code);
+        Assert.Contains("--num_channels 64 contradicts tensor time_embed.0.weight", error);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "r5")));
+    }
+}
