@@ -17,6 +17,7 @@ public static class Cli
         Commands.SampleCommand.Create(),
         Commands.DemoCommand.Create(),
         Commands.InitCommand.Create(),
+        Commands.StudioCommand.Create(),
     };
 
     /// <summary>Parses and runs a command line; what `noisette ARGS` does.</summary>
