@@ -87,11 +87,14 @@ public sealed class DatasetCatalog(Workspace workspace)
     public Task<DatasetReport> ReportAsync(DatasetEntry entry, bool refresh = false)
     {
         if (refresh) reports.TryRemove(entry.Name, out _);
-        var lazy = reports.GetOrAdd(entry.Name, _ => new Lazy<Task<DatasetReport>>(() => Task.Run(() => DatasetReport.Run(entry.Path))));
+        var lazy = reports.GetOrAdd(entry.Name, _ => new Lazy<Task<DatasetReport>>(() => Task.Run(() => DatasetReport.Run(entry.Path, CheckOptions))));
         var task = lazy.Value;
         if (task.IsFaulted) reports.TryRemove(entry.Name, out _);
         return task;
     }
+
+    /// <summary>Checked at 32 px, the size of the presets a first training uses, so 32 px pictures are not all called small.</summary>
+    private static readonly DatasetCheckOptions CheckOptions = new() { Config = new DataConfig { ImageSize = 32 } };
 
     public bool Exists(string name) => List().Any(d => d.Name == name);
 

@@ -68,10 +68,10 @@ public sealed class DatasetUpload(Workspace workspace)
                         {
                             if (entry.FullName.EndsWith('/') || entry.Length == 0 && entry.Name.Length == 0) continue;
                             var parts = entry.FullName.Replace('\\', '/').Split('/', StringSplitOptions.RemoveEmptyEntries);
-                            if (parts.Any(p => p.StartsWith('.') || p == "__MACOSX")) continue;   // system clutter, not pictures
                             var display = $"{safeName}: {entry.FullName}";
                             if (parts.Length == 0 || parts.Any(p => p == ".." || p.Contains(':')) || entry.FullName.StartsWith('/'))
                             { rejected.Add(new Rejected(display, "unsafe path inside the zip")); continue; }
+                            if (parts.Any(p => p.StartsWith('.') || p == "__MACOSX")) continue;   // system clutter, not pictures
                             if (entry.Length > MaxImageBytes) { rejected.Add(new Rejected(display, $"larger than {MaxImageBytes >> 20} MB")); continue; }
                             unpacked += entry.Length;
                             if (unpacked > MaxUnpackedBytes) throw StudioError.BadField("files", $"the zip unpacks to more than {MaxUnpackedBytes >> 30} GB");

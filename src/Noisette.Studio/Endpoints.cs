@@ -52,8 +52,10 @@ public static class Endpoints
             return Results.Json(entry);
         });
 
-        app.MapPost("/api/datasets/upload", async (HttpRequest req, DatasetCatalog c, DatasetUpload upload, EventHub hub) =>
+        app.MapPost("/api/datasets/upload", async (HttpRequest req, DatasetCatalog c, DatasetUpload upload, EventHub hub, StudioOptions o) =>
         {
+            if (req.ContentLength > o.MaxUploadBytes)
+                throw new StudioError(StatusCodes.Status413PayloadTooLarge, $"files: the upload is larger than the studio accepts ({o.MaxUploadBytes >> 20} MB)", "files");
             var f = await FormFields.ReadAsync(req);
             var name = Workspace.CheckName(f.Optional("name"), "name");
             if (c.Exists(name)) throw StudioError.BadField("name", $"a dataset named '{name}' already exists");

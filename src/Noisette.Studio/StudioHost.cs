@@ -60,9 +60,9 @@ public static class StudioHost
             k.Limits.MaxRequestBodySize = options.MaxUploadBytes;
         });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Services.Configure<FormOptions>(f =>
+        builder.Services.AddOptions<FormOptions>().Configure<StudioOptions>((f, o) =>
         {
-            f.MultipartBodyLengthLimit = options.MaxUploadBytes;
+            f.MultipartBodyLengthLimit = o.MaxUploadBytes;
             f.ValueCountLimit = 256;
         });
         builder.Services.AddSingleton(options);

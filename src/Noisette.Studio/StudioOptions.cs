@@ -36,6 +36,7 @@ public sealed record StudioOptions
                     o = o with { Port = port };
                     break;
                 case "--no-browser": o = o with { OpenBrowser = false }; break;
+                case var host when host.StartsWith("--", StringComparison.Ordinal) && host.Contains('='): break;   // host settings (--environment=...)
                 default: throw new NoisetteInputException($"unknown option '{args[i]}'");
             }
         }
