@@ -84,9 +84,11 @@ const stateBadge = r => `<span class="badge state-${esc(r.state)}" data-state="$
 
 // ------------------------------------------------------------------ the machine (header)
 
+let machine = null;
 function renderMachine(q) {
   const m = $("#machine");
   if (!q) return;
+  machine = q;
   const waiting = q.waiting.length ? ` · ${q.waiting.length} waiting: ${q.waiting.map(w => esc(w.run)).join(", ")}` : "";
   if (q.current) {
     const c = q.current;
@@ -463,7 +465,7 @@ async function GeneratePage(main, [name], params) {
         <div class="field"><label for="g-run">Run</label><select id="g-run" name="run">${usable.map(r => `<option value="${esc(r.name)}" ${r.name === name ? "selected" : ""}>${esc(r.name)}</option>`).join("")}</select></div>
         <div class="field"><label for="g-checkpoint">Checkpoint</label><select id="g-checkpoint" name="checkpoint"><option value="latest">latest</option>
           ${cps.map(c => `<option value="${c.step}" ${String(c.step) === step ? "selected" : ""}>step ${c.step}</option>`).join("")}</select></div>
-        <div class="field"><label for="g-sampler">Sampler</label><select id="g-sampler" name="sampler">${studio.samplers.map(s => `<option>${esc(s)}</option>`).join("")}</select></div>
+        <div class="field"><label for="g-sampler">Sampler</label><select id="g-sampler" name="sampler">${studio.samplers.map(s => `<option ${s === "ddim" ? "selected" : ""}>${esc(s)}</option>`).join("")}</select></div>
         <div class="field"><label for="g-steps">Sampling steps (0 = the sampler's default)</label><input id="g-steps" name="steps" type="number" min="0" max="1000" value="0" inputmode="numeric"></div>
       </div>
       <div>
@@ -534,6 +536,10 @@ for (const type of ["progress", "queue", "runs", "datasets", "log", "failed"]) {
   events.addEventListener(type, e => {
     const data = JSON.parse(e.data);
     if (type === "queue") renderMachine(data);
+    if (type === "progress" && machine && machine.current && machine.current.run === data.run) {
+      Object.assign(machine.current, { step: data.step, total: data.total, phase: "training" });
+      renderMachine(machine);
+    }
     if (type === "failed") notify(`Training of ${data.run} failed: ${data.message}`, "error");
     if (page && page.onEvent) page.onEvent(type, data);
   });
