@@ -17,6 +17,10 @@ public static class Cli
         Commands.SampleCommand.Create(),
         Commands.DemoCommand.Create(),
         Commands.InitCommand.Create(),
+        Commands.StatusCommand.Create(),
+        Commands.CheckCommand.Create(),
+        Commands.PrepareCommand.Create(),
+        Commands.GlyphsCommand.Create(),
         Commands.StudioCommand.Create(),
     };
 

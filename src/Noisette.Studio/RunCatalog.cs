@@ -123,11 +123,17 @@ public sealed class RunCatalog(Workspace workspace, TrainingQueue queue, Dataset
 
     public static string GridUrl(string run, long step) => $"/api/runs/{Uri.EscapeDataString(run)}/grid/{step}";
 
-    /// <summary>
-    /// The plain-language status hint (improving / plateaued / overfitting) comes with validation loss; until the
-    /// library writes one, there is none to show. The page shows it as soon as this returns text.
-    /// </summary>
-    private static string? Hint(RunFolder run) => null;
+    /// <summary>The plain-language status hint (improving / plateaued / overfitting) from the validation losses; null without any.</summary>
+    private static string? Hint(RunFolder run)
+    {
+        try
+        {
+            var history = Noisette.Monitoring.Metrics.Read(run.MetricsPath)
+                .Where(m => m.ValLoss is { } v && double.IsFinite(v)).Select(m => (m.Step, m.ValLoss!.Value)).ToList();
+            return history.Count == 0 ? null : Noisette.Monitoring.RunStatus.Hint(history).Text;
+        }
+        catch (IOException) { return null; }
+    }
 
     private IReadOnlyList<CheckpointView> Checkpoints(RunFolder run)
     {

@@ -9,7 +9,7 @@ public static class SampleCommand
     public static Command Create()
     {
         var target = new Argument<string>("RUN_OR_CHECKPOINT") { Description = "A run folder or one of its checkpoint folders" };
-        var checkpoint = new Option<string>("--checkpoint") { Description = "latest, or a step number", DefaultValueFactory = _ => "latest" };
+        var checkpoint = new Option<string>("--checkpoint") { Description = "latest, best (lowest validation loss), or a step number", DefaultValueFactory = _ => "latest" };
         var n = new Option<int>("--n") { Description = "Number of images", DefaultValueFactory = _ => 16 };
         var sampler = new Option<string>("--sampler") { Description = $"Sampler: {string.Join(", ", Samplers.Names)}", DefaultValueFactory = _ => "ddim" };
         var steps = new Option<int>("--steps") { Description = "Network calls per image (default: 1000 for ddpm, 50 for ddim)" };

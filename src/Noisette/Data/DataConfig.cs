@@ -31,6 +31,7 @@ public sealed record DataConfig
     /// <see cref="Background"/> as bytes. Accepts "#RRGGBB" (the '#' may be left out);
     /// anything else throws <see cref="NoisetteInputException"/>.
     /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public (byte R, byte G, byte B) BackgroundRgb => ParseColor(Background);
 
     /// <summary>Parses "#RRGGBB" (or "RRGGBB") into bytes, or throws <see cref="NoisetteInputException"/>.</summary>

@@ -9,7 +9,7 @@ namespace Noisette.Data;
 /// When all images fit in a memory budget they are decoded once and kept as compact bytes; otherwise each
 /// image is decoded from disk when it is asked for. Nothing is ever written into the folder.
 /// </summary>
-public sealed class ImageDataset
+public sealed class ImageDataset : IImageSet
 {
     private readonly byte[]? _pixels;
     private readonly string[] _fullPaths;

@@ -17,6 +17,8 @@ public sealed record CheckpointState
     /// <summary>Mean training loss over the last logging window.</summary>
     public double? Loss { get; init; }
     public double? ValidationLoss { get; init; }
+    /// <summary>Validation loss at low, mid and high noise (thirds of the timestep range).</summary>
+    public double[]? ValidationByNoise { get; init; }
     public DateTimeOffset Saved { get; init; } = DateTimeOffset.UtcNow;
     /// <summary>Size and SHA-256 of every file in the checkpoint, checked before it is used.</summary>
     public Dictionary<string, CheckpointFile> Files { get; init; } = new();
@@ -122,17 +124,39 @@ public static class Checkpoint
         }
         var r = new RunFolder(full);
         if (!r.Exists) throw new NoisetteInputException($"{full} is neither a run folder (no config.json) nor a checkpoint folder (no {StateFile})");
+        if (which == "best")
+        {
+            var best = Best(r) ?? throw new NoisetteInputException($"run {full} has no checkpoint with a validation loss; use --checkpoint latest or a step");
+            var bestDir = r.CheckpointDir(best.Step);
+            return (bestDir, Verify(bestDir), r);
+        }
         if (which == "latest")
         {
             var latest = LatestValid(r, warn) ?? throw new NoisetteInputException($"run {full} has no valid checkpoint");
             return (latest.Dir, latest.State, r);
         }
         if (!long.TryParse(which, out var step) || step < 0)
-            throw new NoisetteInputException($"--checkpoint must be 'latest' or a step number, got '{which}'");
+            throw new NoisetteInputException($"--checkpoint must be 'latest', 'best' or a step number, got '{which}'");
         var dir = r.CheckpointDir(step);
         if (!Directory.Exists(dir))
             throw new NoisetteInputException($"run {full} has no checkpoint at step {step}; it has: {string.Join(", ", r.CheckpointSteps())}");
         return (dir, Verify(dir), r);
+    }
+
+    /// <summary>The existing checkpoint with the lowest validation loss (from its state.json), or null.</summary>
+    public static CheckpointState? Best(RunFolder run)
+    {
+        CheckpointState? best = null;
+        foreach (var step in run.CheckpointSteps())
+        {
+            try
+            {
+                var s = Json.Read<CheckpointState>(Path.Combine(run.CheckpointDir(step), StateFile));
+                if (s.ValidationLoss is { } v && double.IsFinite(v) && (best is null || v < best.ValidationLoss)) best = s;
+            }
+            catch (NoisetteInputException) { /* damaged: not a candidate */ }
+        }
+        return best;
     }
 
     /// <summary>Deletes the oldest finished checkpoints so that at most <paramref name="keep"/> remain.</summary>

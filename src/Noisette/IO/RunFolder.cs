@@ -31,7 +31,9 @@ public sealed record RunConfig
 /// RUN/config.json                          full resolved configuration
 /// RUN/checkpoints/step-NNNNNNNN/           model.safetensors, ema.safetensors, optimizer.safetensors, state.json
 /// RUN/samples/step-NNNNNNNN.png            EMA sample grid per checkpoint (fixed seed)
-/// RUN/metrics.jsonl                        one JSON line per logged step
+/// RUN/metrics.jsonl                        one JSON line per logged step, and one per validation
+/// RUN/plots/loss.png                       training and validation loss chart, redrawn at each checkpoint
+/// RUN/tensorboard/                         TensorBoard event files (scalars and sample grids)
 /// RUN/log.txt                              human-readable log (skipped files, warnings, checkpoints)
 /// </code>
 /// </summary>
@@ -43,6 +45,9 @@ public sealed partial class RunFolder
     public string SamplesDir => Path.Combine(Root, "samples");
     public string MetricsPath => Path.Combine(Root, "metrics.jsonl");
     public string LogPath => Path.Combine(Root, "log.txt");
+    public string PlotsDir => Path.Combine(Root, "plots");
+    public string LossPlotPath => Path.Combine(PlotsDir, "loss.png");
+    public string TensorBoardDir => Path.Combine(Root, "tensorboard");
 
     public RunFolder(string root) => Root = Path.GetFullPath(root);
 

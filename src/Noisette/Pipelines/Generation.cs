@@ -49,7 +49,7 @@ public static class Generation
     }
 
     /// <summary>The grid written at each checkpoint: the EMA weights, the run's fixed sample seed, its sampler settings.</summary>
-    public static void WriteCheckpointGrid(UNet ema, GaussianDiffusion diffusion, TrainingConfig config, string path, long step)
+    public static PlanarImage WriteCheckpointGrid(UNet ema, GaussianDiffusion diffusion, TrainingConfig config, string path, long step)
     {
         var seeds = Enumerable.Range(0, config.SampleCount).Select(i => config.SampleSeed + i).ToArray();
         var images = Sample(new Denoiser(ema, diffusion), Samplers.Get(config.SampleSampler),
@@ -64,5 +64,6 @@ public static class Generation
             ["noisette:steps"] = config.SampleSteps.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["noisette:seed"] = config.SampleSeed.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
+        return grid;
     }
 }

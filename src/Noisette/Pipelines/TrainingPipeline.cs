@@ -65,10 +65,17 @@ public static class TrainingPipeline
         var dataConfig = (cfg?.Data ?? new DataConfig()) with { ImageSize = imageSize };
         if (r.Flip is { } flip) dataConfig = dataConfig with { FlipAugment = flip };
 
-        // 2. The images.
+        // 2. The health check: a short summary, and no training on fatal problems unless forced.
+        var report = DatasetReport.Run(data, new DatasetCheckOptions { Config = dataConfig });
+        foreach (var line in report.Summary().Split(Environment.NewLine).Skip(1)) warn("check: " + line);
+        if (report.HasFatal && !r.Force)
+            throw new NoisetteInputException("the data check found a fatal problem: " +
+                string.Join("; ", report.Fatal.Select(f => f.Message)) + ". Fix the folder, or pass --force to train anyway");
+
+        // 3. The images.
         var dataset = LoadData(data, dataConfig, info, warn);
 
-        // 3. The model, chosen from the images when nothing said which.
+        // 4. The model, chosen from the images when nothing said which.
         cfg ??= TrainingConfig.FromPreset(AutoPreset(dataset.ResolvedChannels, imageSize));
         cfg = cfg with { Data = dataConfig with { Channels = dataset.ResolvedChannels } };
         if (cfg.Model.ImageSize != imageSize) cfg = cfg with { Model = cfg.Model.Resized(imageSize) };
@@ -98,7 +105,7 @@ public static class TrainingPipeline
             ValidationImages = dataset.ValidationIndices.Length,
         };
         LogDataset(run, dataset);
-        var trainer = Trainer.Start(cfg, run, train, runInfo, r.InitFrom);
+        var trainer = Trainer.Start(cfg, run, train, runInfo, r.InitFrom, Validation(dataset));
         return new Prepared(trainer, dataset);
     }
 
@@ -107,9 +114,12 @@ public static class TrainingPipeline
         var run = new RunFolder(runPath);
         var rc = run.ReadConfig();
         var dataset = LoadData(rc.Run.DataPath, rc.Training.Data, info, warn);
-        var trainer = Trainer.Resume(run, new SubsetImageSet(dataset, dataset.TrainIndices), dataset.Fingerprint, steps, force, warn);
+        var trainer = Trainer.Resume(run, new SubsetImageSet(dataset, dataset.TrainIndices), dataset.Fingerprint, steps, force, warn, Validation(dataset));
         return new Prepared(trainer, dataset);
     }
+
+    private static SubsetImageSet? Validation(ImageDataset ds) =>
+        ds.ValidationIndices.Length > 0 ? new SubsetImageSet(ds, ds.ValidationIndices) : null;
 
     /// <summary>Loads a folder, reporting skipped files and upscaled images; refuses a folder with no usable image.</summary>
     public static ImageDataset LoadData(string folder, DataConfig config, Action<string> info, Action<string> warn)

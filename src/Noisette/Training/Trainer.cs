@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using Noisette.Data;
 using Noisette.Diffusion;
+using Noisette.Evaluation;
 using Noisette.IO;
+using Noisette.Monitoring;
 using Noisette.Models;
 using Noisette.Pipelines;
 using Noisette.Runtime;
@@ -32,12 +34,14 @@ public sealed class Trainer : IDisposable
     public int TotalSteps { get; private set; }
 
     private readonly IImageSet train;
+    private readonly IImageSet? validation;
     private readonly string fingerprint;
+    private TensorBoardWriter? tensorBoard;
     private readonly IReadOnlyList<(string Name, Tensor Param)> parameters;
     private long dataPosition;
     private double? lastLoss;
 
-    private Trainer(TrainingConfig config, RunFolder run, IImageSet train, string fingerprint)
+    private Trainer(TrainingConfig config, RunFolder run, IImageSet train, IImageSet? validation, string fingerprint)
     {
         config.Validate();
         if (train.Count == 0) throw new NoisetteInputException("there are no training images");
@@ -48,6 +52,7 @@ public sealed class Trainer : IDisposable
         Config = config;
         Run = run;
         this.train = train;
+        this.validation = validation is { Count: > 0 } ? validation : null;
         this.fingerprint = fingerprint;
         TotalSteps = config.Steps;
         Device = TorchRuntime.ResolveDevice(config.Device);
@@ -65,9 +70,10 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Starts a new run: writes config.json and, when <paramref name="initFrom"/> is given, loads its model and EMA weights.</summary>
-    public static Trainer Start(TrainingConfig config, RunFolder run, IImageSet train, RunInfo info, string? initFrom = null)
+    public static Trainer Start(TrainingConfig config, RunFolder run, IImageSet train, RunInfo info, string? initFrom = null,
+                                IImageSet? validation = null)
     {
-        var trainer = new Trainer(config, run, train, info.DatasetFingerprint);
+        var trainer = new Trainer(config, run, train, validation, info.DatasetFingerprint);
         try
         {
             if (initFrom is not null)
@@ -92,7 +98,7 @@ public sealed class Trainer : IDisposable
     /// A different dataset is refused unless <paramref name="allowDifferentData"/>.
     /// </summary>
     public static Trainer Resume(RunFolder run, IImageSet train, string fingerprint, int? totalSteps = null,
-                                 bool allowDifferentData = false, Action<string>? warn = null)
+                                 bool allowDifferentData = false, Action<string>? warn = null, IImageSet? validation = null)
     {
         var cfg = run.ReadConfig();
         var latest = Checkpoint.LatestValid(run, warn)
@@ -109,7 +115,7 @@ public sealed class Trainer : IDisposable
             config = config with { Steps = n };
             run.WriteConfig(cfg with { Training = config });
         }
-        var trainer = new Trainer(config, run, train, fingerprint);
+        var trainer = new Trainer(config, run, train, validation, fingerprint);
         try
         {
             ModelWeights.Load(trainer.Model, Path.Combine(dir, Checkpoint.ModelFile));
@@ -177,8 +183,11 @@ public sealed class Trainer : IDisposable
                 lossSum.zero_();
                 imagesPerSecond = window * cfg.ImagesPerStep / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
                 lastLoss = loss;
-                Run.AppendMetrics(string.Create(CultureInfo.InvariantCulture,
-                    $"{{\"step\":{Step},\"loss\":{loss:R},\"lr\":{lr:R},\"images_per_s\":{imagesPerSecond:F2},\"time\":\"{DateTimeOffset.UtcNow:O}\"}}"));
+                Run.AppendMetrics(Metrics.TrainingLine(Step, loss, lr, imagesPerSecond));
+                tensorBoard ??= new TensorBoardWriter(Run.TensorBoardDir);
+                tensorBoard.AddScalar("train/loss", loss, Step);
+                tensorBoard.AddScalar("train/learning_rate", lr, Step);
+                tensorBoard.AddScalar("train/images_per_second", imagesPerSecond, Step);
                 progress?.Invoke(Report(loss, lr, imagesPerSecond));
                 window = 0;
                 clock.Restart();
@@ -223,9 +232,22 @@ public sealed class Trainer : IDisposable
         foreach (var g in grads) g.mul_(coef);
     }
 
-    /// <summary>Writes the checkpoint of the current step, prunes old ones, and samples the EMA grid.</summary>
+    /// <summary>
+    /// Writes the checkpoint of the current step with its validation loss (EMA weights), prunes old ones (never the
+    /// best), samples the EMA grid, and redraws the loss chart.
+    /// </summary>
     public TrainingProgress SaveCheckpoint(double lr, double ips)
     {
+        tensorBoard ??= new TensorBoardWriter(Run.TensorBoardDir);
+        var val = validation is null ? null : ValidationLoss.Compute(Ema.Model, Diffusion, validation);
+        if (val is not null)
+        {
+            Run.AppendMetrics(Metrics.ValidationLine(Step, val));
+            tensorBoard.AddScalar("validation/loss", val.Loss, Step);
+            tensorBoard.AddScalar("validation/low_noise", val.LowNoise, Step);
+            tensorBoard.AddScalar("validation/mid_noise", val.MidNoise, Step);
+            tensorBoard.AddScalar("validation/high_noise", val.HighNoise, Step);
+        }
         var state = new CheckpointState
         {
             Step = Step,
@@ -235,23 +257,30 @@ public sealed class Trainer : IDisposable
             EmaUpdates = Ema.Updates,
             DatasetFingerprint = fingerprint,
             Loss = lastLoss,
+            ValidationLoss = val?.Loss,
+            ValidationByNoise = val is null ? null : [val.LowNoise, val.MidNoise, val.HighNoise],
         };
         var meta = new Dictionary<string, string> { ["step"] = Step.ToString(CultureInfo.InvariantCulture), ["format"] = "noisette" };
         Checkpoint.Write(Run, state, ModelWeights.Named(Model), ModelWeights.Named(Ema.Model), Optimizer.State().ToList(), meta);
-        Checkpoint.Prune(Run, Config.KeepCheckpoints);
-        Run.Log($"checkpoint {RunFolder.StepName(Step)} (loss {lastLoss?.ToString("F5", CultureInfo.InvariantCulture) ?? "n/a"})");
+        var best = Checkpoint.Best(Run);
+        Checkpoint.Prune(Run, Config.KeepCheckpoints, best is null ? null : new HashSet<long> { best.Step });
+        Run.Log($"checkpoint {RunFolder.StepName(Step)} (loss {lastLoss?.ToString("F5", CultureInfo.InvariantCulture) ?? "n/a"}" +
+                (val is null ? ")" : $", validation {val.Loss.ToString("F5", CultureInfo.InvariantCulture)})"));
         string? grid = null;
         if (Config.SampleCount > 0)
         {
             grid = Run.SampleGridPath(Step);
-            Generation.WriteCheckpointGrid(Ema.Model, Diffusion, Config, grid, Step);
+            var image = Generation.WriteCheckpointGrid(Ema.Model, Diffusion, Config, grid, Step);
             Model.train();
+            tensorBoard.AddPng("samples", PngWriter.Encode(image), image.Width, image.Height, image.Channels, Step);
         }
-        return Report(lastLoss ?? double.NaN, lr, ips) with { CheckpointDir = Run.CheckpointDir(Step), SampleGrid = grid };
+        AtomicFile.WriteAllBytes(Run.LossPlotPath, LossChart.Render(Metrics.Read(Run.MetricsPath)));
+        return Report(lastLoss ?? double.NaN, lr, ips) with { CheckpointDir = Run.CheckpointDir(Step), SampleGrid = grid, ValidationLoss = val?.Loss };
     }
 
     public void Dispose()
     {
+        tensorBoard?.Dispose();
         Optimizer.Dispose();
         Ema.Dispose();
         Model.Dispose();

@@ -13,6 +13,8 @@ public sealed record TrainingProgress
     /// <summary>Set when this report announces a checkpoint written at <see cref="Step"/>.</summary>
     public string? CheckpointDir { get; init; }
     public string? SampleGrid { get; init; }
+    /// <summary>Validation loss of the checkpoint announced by this report, when there is a validation split.</summary>
+    public double? ValidationLoss { get; init; }
     public string? Message { get; init; }
 }
 

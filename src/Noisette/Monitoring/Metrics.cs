@@ -1,0 +1,41 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Noisette.Monitoring;
+
+/// <summary>One line of RUN/metrics.jsonl: a training log line (loss, lr, speed) or a validation line (val_*).</summary>
+public sealed record MetricsRecord(long Step, double? Loss, double? LearningRate, double? ImagesPerSecond,
+                                   double? ValLoss, double? ValLow, double? ValMid, double? ValHigh);
+
+/// <summary>Reading and writing RUN/metrics.jsonl.</summary>
+public static class Metrics
+{
+    public static string TrainingLine(long step, double loss, double lr, double ips) => string.Create(CultureInfo.InvariantCulture,
+        $"{{\"step\":{step},\"loss\":{loss:R},\"lr\":{lr:R},\"images_per_s\":{ips:F2},\"time\":\"{DateTimeOffset.UtcNow:O}\"}}");
+
+    public static string ValidationLine(long step, Evaluation.ValidationResult v) => string.Create(CultureInfo.InvariantCulture,
+        $"{{\"step\":{step},\"val_loss\":{v.Loss:R},\"val_low\":{Num(v.LowNoise)},\"val_mid\":{Num(v.MidNoise)},\"val_high\":{Num(v.HighNoise)},\"val_images\":{v.Images},\"time\":\"{DateTimeOffset.UtcNow:O}\"}}");
+
+    private static string Num(double d) => double.IsFinite(d) ? d.ToString("R", CultureInfo.InvariantCulture) : "null";
+
+    /// <summary>All records of a metrics file; unreadable lines (a line cut by a crash) are skipped.</summary>
+    public static List<MetricsRecord> Read(string path)
+    {
+        var list = new List<MetricsRecord>();
+        if (!File.Exists(path)) return list;
+        foreach (var line in File.ReadLines(path))
+        {
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                var r = doc.RootElement;
+                double? D(string name) => r.TryGetProperty(name, out var e) && e.ValueKind == JsonValueKind.Number ? e.GetDouble() : null;
+                if (!r.TryGetProperty("step", out var step)) continue;
+                list.Add(new MetricsRecord(step.GetInt64(), D("loss"), D("lr"), D("images_per_s"), D("val_loss"), D("val_low"), D("val_mid"), D("val_high")));
+            }
+            catch (JsonException) { }
+        }
+        return list;
+    }
+}

@@ -1,0 +1,50 @@
+using System.Diagnostics;
+using Noisette.Diffusion;
+using Noisette.Models;
+using Noisette.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Noisette.Training;
+
+/// <summary>How long a training run will take on this machine: a few real training steps of the model, timed.</summary>
+public sealed record TrainingEstimate(string Preset, int Batch, double SecondsPerStep, int Steps)
+{
+    public TimeSpan Total => TimeSpan.FromSeconds(SecondsPerStep * Steps);
+    public double ImagesPerSecond => Batch / SecondsPerStep;
+
+    /// <summary>Times <paramref name="measuredSteps"/> AdamW steps (after one warm-up) of the model on random images.</summary>
+    public static TrainingEstimate Measure(TrainingConfig config, int steps, int measuredSteps = 3)
+    {
+        TorchRuntime.ConfigureThreads(config.Threads);
+        var device = TorchRuntime.ResolveDevice(config.Device);
+        var m = config.Model;
+        using var model = new UNet(m);
+        model.to(device);
+        model.train();
+        var parameters = ModelWeights.Named(model);
+        using var opt = new AdamW(parameters, config.Beta1, config.Beta2, config.AdamEpsilon, config.WeightDecay);
+        var diffusion = new GaussianDiffusion(config.Diffusion);
+        int batch = config.ImagesPerStep;
+        void Step()
+        {
+            using var scope = NewDisposeScope();
+            var x0 = rand(new long[] { batch, m.InChannels, m.ImageSize, m.ImageSize }, device: device) * 2 - 1;
+            var t = randint(0, diffusion.T, [batch], dtype: int64, device: device);
+            var noise = randn_like(x0);
+            diffusion.Loss(model.call(diffusion.QSample(x0, t, noise), t), x0, noise, t).mean().backward();
+            opt.Step(config.LearningRate);
+            foreach (var (_, p) in parameters) p.grad?.zero_();
+        }
+        Step();
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < measuredSteps; i++) Step();
+        return new TrainingEstimate(config.Preset, batch, sw.Elapsed.TotalSeconds / measuredSteps, steps);
+    }
+
+    public string Describe() =>
+        $"training {Steps:N0} steps of {Preset} at batch {Batch} takes about {Format(Total)} on this machine ({ImagesPerSecond:F0} images/s, measured)";
+
+    private static string Format(TimeSpan t) =>
+        t.TotalHours >= 1 ? $"{(int)t.TotalHours} h {t.Minutes} min" : t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes} min" : $"{t.Seconds} s";
+}

@@ -1,0 +1,111 @@
+using Noisette.Evaluation;
+using Noisette.IO;
+using Noisette.Models;
+using Noisette.Monitoring;
+using Noisette.Training;
+
+namespace Noisette.Tests;
+
+public class MonitoringTests
+{
+    [Fact]
+    public void ValidationLossIsDeterministicAndBucketed()
+    {
+        var images = TestData.Bars(10, seed: 3);
+        TorchSharp.torch.random.manual_seed(1);
+        using var model = new UNet(ModelPresets.Get("tiny").Model);
+        var diffusion = new Diffusion.GaussianDiffusion(new Diffusion.DiffusionConfig());
+        var a = ValidationLoss.Compute(model, diffusion, images)!;
+        TorchSharp.torch.random.manual_seed(999);   // the global generator must not matter
+        var b = ValidationLoss.Compute(model, diffusion, images, batchSize: 7)!;
+        Assert.Equal(a, b);
+        Assert.Equal(10, a.Images);
+        // A fresh model predicts zero noise, so the loss is the noise's mean square: about 1 everywhere.
+        Assert.InRange(a.Loss, 0.9, 1.1);
+        foreach (var bucket in new[] { a.LowNoise, a.MidNoise, a.HighNoise }) Assert.InRange(bucket, 0.85, 1.15);
+    }
+
+    [Fact]
+    public void HintsReadSyntheticHistories()
+    {
+        static List<(long, double)> H(params double[] v) => v.Select((x, i) => ((long)(i + 1) * 100, x)).ToList();
+        Assert.Equal(TrainingHint.TooEarly, RunStatus.Hint(H(0.5, 0.4)).Kind);
+        Assert.Equal(TrainingHint.Improving, RunStatus.Hint(H(0.5, 0.4, 0.35, 0.30)).Kind);
+        var plateau = RunStatus.Hint(H(0.5, 0.4, 0.301, 0.300, 0.302, 0.3005));
+        Assert.Equal(TrainingHint.Plateaued, plateau.Kind);
+        Assert.Equal(300, plateau.SinceStep);
+        var overfit = RunStatus.Hint(H(0.5, 0.4, 0.30, 0.32, 0.34, 0.37));
+        Assert.Equal(TrainingHint.Overfitting, overfit.Kind);
+        Assert.Equal(300, overfit.SinceStep);
+        Assert.Contains("overfitting", overfit.Text);
+        // A single noisy bump is not overfitting.
+        Assert.NotEqual(TrainingHint.Overfitting, RunStatus.Hint(H(0.5, 0.4, 0.30, 0.30, 0.34, 0.301)).Kind);
+    }
+
+    [Fact]
+    public void CheckpointsRecordValidationLossAndTheBestOneIsKept()
+    {
+        var train = TestData.Bars(16);
+        var val = TestData.Bars(4, seed: 9);
+        using var dir = new TestData.TempDir();
+        var run = new RunFolder(dir.Path);
+        var cfg = TestData.TinyConfig(8, 2) with { KeepCheckpoints = 1, SampleCount = 2, SampleSteps = 2 };
+        using (var t = Trainer.Start(cfg, run, train, TestData.Info(), validation: val))
+            t.Train(CancellationToken.None);
+
+        var best = Checkpoint.Best(run)!;
+        var kept = run.CheckpointSteps();
+        Assert.Contains(8L, kept);                       // the newest
+        Assert.Contains(best.Step, kept);                // and the best, even with keep_checkpoints = 1
+        Assert.True(kept.Count <= 2);
+        Assert.NotNull(best.ValidationLoss);
+        Assert.Equal(3, best.ValidationByNoise!.Length);
+        var records = Metrics.Read(run.MetricsPath);
+        Assert.Equal(4, records.Count(r => r.ValLoss is not null));   // one per checkpoint: steps 2, 4, 6, 8
+        Assert.Equal(records.Where(r => r.ValLoss is not null).Min(r => r.ValLoss), best.ValidationLoss);
+        Assert.True(File.Exists(run.LossPlotPath));
+        using (var chart = SkiaSharp.SKBitmap.Decode(run.LossPlotPath)) Assert.True(chart.Width > 100);
+
+        var (resolved, _, _) = Checkpoint.Resolve(dir.Path, "best");
+        Assert.Equal(run.CheckpointDir(best.Step), resolved);
+        var status = RunStatus.Read(run);
+        Assert.Equal(8, status.Step);
+        Assert.Equal(best.Step, status.BestStep);
+
+        // The TensorBoard event file parses with the protobuf classes TorchSharp ships.
+        var file = Directory.GetFiles(run.TensorBoardDir).Single();
+        var events = ReadRecords(file).Select(Tensorboard.Event.Parser.ParseFrom).ToList();
+        Assert.Equal("brain.Event:2", events[0].FileVersion);
+        var scalars = events.Where(e => e.Summary is not null).SelectMany(e => e.Summary.Value.Select(v => (e.Step, v))).ToList();
+        Assert.Contains(scalars, s => s.v.Tag == "train/loss" && s.Step == 8);
+        var valScalars = scalars.Where(s => s.v.Tag == "validation/loss").ToList();
+        Assert.Equal(4, valScalars.Count);
+        Assert.Equal((float)best.ValidationLoss!.Value, valScalars.Single(s => s.Step == best.Step).v.SimpleValue);
+        var image = scalars.First(s => s.v.Tag == "samples").v.Image;
+        using var decoded = SkiaSharp.SKBitmap.Decode(image.EncodedImageString.ToByteArray());
+        Assert.Equal(image.Width, decoded.Width);
+    }
+
+    /// <summary>Reads TFRecord framing and checks both masked CRCs.</summary>
+    private static IEnumerable<byte[]> ReadRecords(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        int pos = 0;
+        while (pos < bytes.Length)
+        {
+            ulong len = BitConverter.ToUInt64(bytes, pos);
+            Assert.Equal(TensorBoardWriter.MaskedCrc(bytes.AsSpan(pos, 8)), BitConverter.ToUInt32(bytes, pos + 8));
+            var data = bytes.AsSpan(pos + 12, (int)len).ToArray();
+            Assert.Equal(TensorBoardWriter.MaskedCrc(data), BitConverter.ToUInt32(bytes, pos + 12 + (int)len));
+            yield return data;
+            pos += 16 + (int)len;
+        }
+    }
+
+    [Fact]
+    public void Crc32CMatchesTheKnownCheckValue()
+    {
+        // The standard check value of CRC-32C for "123456789".
+        Assert.Equal(0xE3069283u, TensorBoardWriter.Crc32C("123456789"u8));
+    }
+}
