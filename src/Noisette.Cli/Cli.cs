@@ -27,6 +27,7 @@ public static class Cli
         Commands.CheckCommand.Create(),
         Commands.PrepareCommand.Create(),
         Commands.GlyphsCommand.Create(),
+        Commands.StudioCommand.Create(),
     };
 
     /// <summary>Parses and runs a command line; what `noisette ARGS` does.</summary>

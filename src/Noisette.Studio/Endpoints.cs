@@ -1,0 +1,346 @@
+using System.Globalization;
+using Noisette.Data;
+using Noisette.Pipelines;
+using Noisette.Sampling;
+
+namespace Noisette.Studio;
+
+/// <summary>The studio's HTTP surface: the page, its scripts, the JSON API and the event stream.</summary>
+public static class Endpoints
+{
+    public static void Map(WebApplication app)
+    {
+        MapPage(app);
+        MapDatasets(app);
+        MapRuns(app);
+        MapGeneration(app);
+        app.MapGet("/api/events", (HttpContext ctx, EventHub hub, IHostApplicationLifetime life) => hub.StreamAsync(ctx, life.ApplicationStopping));
+    }
+
+    private static void MapPage(WebApplication app)
+    {
+        var index = StudioHost.WebFile("index.html");
+        var script = StudioHost.WebFile("app.js");
+        var style = StudioHost.WebFile("app.css");
+        app.MapGet("/", (StudioOptions o) => Results.Content(index.Replace("{{TOKEN}}", o.Token, StringComparison.Ordinal), "text/html; charset=utf-8"));
+        app.MapGet("/app.js", () => Results.Content(script, "text/javascript; charset=utf-8"));
+        app.MapGet("/app.css", () => Results.Content(style, "text/css; charset=utf-8"));
+        app.MapGet("/api/state", (Workspace ws, TrainingQueue queue, RunCatalog runs) => Results.Json(new
+        {
+            workspace = ws.Root,
+            presets = StudioPresets.All(runs.MeasuredSpeeds()),
+            samplers = Samplers.Names,
+            untilStopped = TrainingQueue.UntilStopped,
+            cores = Environment.ProcessorCount,
+            queue = queue.Snapshot(),
+            // Edit and inpaint arrive with the edit pipelines; the page shows a "coming" state until this is true.
+            editAvailable = false,
+        }));
+    }
+
+    // ---------------------------------------------------------------- datasets
+
+    private static void MapDatasets(WebApplication app)
+    {
+        app.MapGet("/api/datasets", (DatasetCatalog c) => Results.Json(c.List()));
+
+        app.MapPost("/api/datasets/add", async (HttpRequest req, DatasetCatalog c, EventHub hub) =>
+        {
+            var f = await FormFields.ReadAsync(req);
+            var entry = c.Add(f.Optional("path"), f.Optional("name"));
+            hub.Publish("datasets", new { name = entry.Name });
+            return Results.Json(entry);
+        });
+
+        app.MapPost("/api/datasets/upload", async (HttpRequest req, DatasetCatalog c, DatasetUpload upload, EventHub hub, StudioOptions o) =>
+        {
+            if (req.ContentLength > o.MaxUploadBytes)
+                throw new StudioError(StatusCodes.Status413PayloadTooLarge, $"files: the upload is larger than the studio accepts ({o.MaxUploadBytes >> 20} MB)", "files");
+            var f = await FormFields.ReadAsync(req);
+            var name = Workspace.CheckName(f.Optional("name"), "name");
+            if (c.Exists(name)) throw StudioError.BadField("name", $"a dataset named '{name}' already exists");
+            var files = f.Form.Files.Select(file => (file.FileName, (Func<Stream>)file.OpenReadStream)).ToList();
+            var result = upload.Save(name, files, req.ContentLength ?? 0);
+            hub.Publish("datasets", new { name });
+            return Results.Json(result);
+        });
+
+        app.MapGet("/api/datasets/{name}/report", async (string name, bool? refresh, DatasetCatalog c) =>
+        {
+            var entry = c.Get(name, "name");
+            var report = await c.ReportAsync(entry, refresh == true);
+            return Results.Json(ReportView(entry, report));
+        });
+
+        app.MapGet("/api/datasets/{name}/file", (string name, string? path, DatasetCatalog c) =>
+        {
+            var entry = c.Get(name, "name");
+            var full = SafePath.Resolve(entry.Path, path, "path");
+            if (!File.Exists(full)) throw StudioError.NotFound($"there is no file {path} in {entry.Name}");
+            return Results.File(full, ContentType(full));
+        });
+
+        app.MapPost("/api/datasets/{name}/remove", async (string name, HttpRequest req, DatasetCatalog c, RunCatalog runs, TrainingQueue queue, EventHub hub) =>
+        {
+            var f = await FormFields.ReadAsync(req);
+            var entry = c.Get(name, "name");
+            var snapshot = queue.Snapshot();
+            if (snapshot.Current is not null || snapshot.Waiting.Count > 0)
+                foreach (var r in runs.List().Where(r => queue.IsBusy(r.Name)))
+                    if (r.Dataset == entry.Name) throw StudioError.Conflict($"run '{r.Name}' is training on this dataset; stop it first");
+            var message = c.Remove(name, f.Optional("confirm"));
+            hub.Publish("datasets", new { name });
+            return Results.Json(new { message });
+        });
+    }
+
+    private static object ReportView(DatasetEntry entry, DatasetReport r)
+    {
+        var readable = r.Images.Select(i => i.RelativePath).ToHashSet(StringComparer.Ordinal);
+        string? Url(string rel) => readable.Contains(rel)
+            ? $"/api/datasets/{Uri.EscapeDataString(entry.Name)}/file?path={Uri.EscapeDataString(rel)}" : null;
+        return new
+        {
+            name = entry.Name,
+            folder = entry.Path,
+            inWorkspace = entry.InWorkspace,
+            fileCount = r.FileCount,
+            imageFileCount = r.ImageFileCount,
+            readable = r.ReadableCount,
+            channels = r.ResolvedChannels == ChannelMode.Gray ? "gray" : "colour",
+            trainCount = r.TrainCount,
+            validationCount = r.ValidationCount,
+            formats = r.Formats,
+            sizes = r.Sizes.Take(6).ToDictionary(),
+            ready = !r.HasFatal,
+            flagged = r.FlaggedImages.Count,
+            summary = r.Summary(),
+            problems = r.Problems.Select(p => new
+            {
+                severity = p.Severity.ToString().ToLowerInvariant(),
+                kind = p.Kind,
+                message = p.Message,
+                files = p.Files.Take(24).Select(file => new { path = file, url = Url(file) }),
+                more = Math.Max(0, p.Files.Count - 24),
+            }),
+            unreadable = r.Unreadable.Take(100).Select(u => new { path = u.RelativePath, reason = u.Reason }),
+            ignored = r.IgnoredFiles.Count,
+            samples = r.Images.Take(12).Select(i => Url(i.RelativePath)),
+        };
+    }
+
+    private static string ContentType(string path) => Path.GetExtension(path).ToLowerInvariant() switch
+    {
+        ".png" => "image/png",
+        ".jpg" or ".jpeg" => "image/jpeg",
+        ".webp" => "image/webp",
+        ".gif" => "image/gif",
+        ".bmp" => "image/bmp",
+        _ => "application/octet-stream",
+    };
+
+    // ---------------------------------------------------------------- runs and training
+
+    private static void MapRuns(WebApplication app)
+    {
+        app.MapGet("/api/runs", (RunCatalog runs, TrainingQueue queue) => Results.Json(new { runs = runs.List(), queue = queue.Snapshot() }));
+
+        app.MapPost("/api/runs", async (HttpRequest req, Workspace ws, DatasetCatalog datasets, RunCatalog runs, TrainingQueue queue, EventHub hub) =>
+        {
+            var f = await FormFields.ReadAsync(req);
+            var dataset = datasets.Get(f.Optional("dataset"), "dataset");
+            var preset = f.Choice("preset", StudioPresets.Names, "tiny");
+            var length = f.Choice("length", ["steps", "until-stopped"], "steps");
+            int? steps = length == "steps" ? f.OptionalInt("steps", 1, 10_000_000) ?? throw StudioError.BadField("steps", "is required (or choose “until I stop”)") : null;
+            int total = steps ?? TrainingQueue.UntilStopped;
+            var every = f.Int("checkpoint_every", 1, 10_000_000, Math.Clamp(total / 10, 1, 1000));
+            var batch = f.OptionalInt("batch", 1, 4096);
+            var threads = f.OptionalInt("threads", 0, Environment.ProcessorCount);
+            var lr = f.OptionalDouble("learning_rate", 0, 0.1);
+            var seed = f.OptionalLong("seed", 0, long.MaxValue);
+            var flip = f.Flag("flip");
+            string? initFrom = null;
+            if (f.Optional("init_from") is { } source)
+            {
+                var sourcePath = ws.RunPath(source, "init_from");
+                var which = f.Optional("init_step") ?? "latest";
+                if (which != "latest" && !long.TryParse(which, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                    throw StudioError.BadField("init_step", $"must be 'latest' or a step number, got '{which}'");
+                initFrom = which == "latest" ? sourcePath : new Noisette.IO.RunFolder(sourcePath).CheckpointDir(long.Parse(which, CultureInfo.InvariantCulture));
+                if (which != "latest" && !Directory.Exists(initFrom)) throw StudioError.BadField("init_step", $"run '{source}' has no checkpoint at step {which}");
+            }
+
+            var report = await datasets.ReportAsync(dataset);
+            if (report.ReadableCount == 0) throw StudioError.BadField("dataset", $"'{dataset.Name}' holds no readable picture");
+            var presetInfo = Models.ModelPresets.Get(preset);
+            bool gray = report.ResolvedChannels == ChannelMode.Gray;
+            if (initFrom is null && gray != (presetInfo.Model.InChannels == 1))
+                throw StudioError.BadField("preset", gray
+                    ? $"the pictures of '{dataset.Name}' are gray; choose a gray preset (quick look, letters 32 px, letters 64 px)"
+                    : $"the pictures of '{dataset.Name}' are in colour; choose a colour preset (colour 32 px, colour 64 px)");
+
+            var name = f.Optional("name") is { } given ? Workspace.CheckName(given, "name") : NewRunName(ws, queue, dataset.Name, preset);
+            var runPath = Path.Combine(ws.RunsDir, name);
+            if (Directory.Exists(runPath) || queue.IsBusy(name)) throw StudioError.BadField("name", $"a run named '{name}' already exists");
+            var job = new TrainingJob
+            {
+                Run = name,
+                RunPath = runPath,
+                Total = total,
+                NewRun = new TrainRequest
+                {
+                    DataPath = dataset.Path,
+                    OutPath = runPath,
+                    Preset = initFrom is null ? preset : null,
+                    Steps = total,
+                    CheckpointEvery = every,
+                    Batch = batch,
+                    Threads = threads,
+                    LearningRate = lr,
+                    Seed = seed,
+                    Flip = flip ? true : null,
+                    InitFrom = initFrom,
+                },
+            };
+            var message = queue.Enqueue(job);
+            hub.Publish("runs", new { run = name });
+            return Results.Json(new { run = name, message, queued = message.StartsWith("queued", StringComparison.Ordinal) });
+        });
+
+        app.MapGet("/api/runs/{name}", (string name, Workspace ws, RunCatalog runs, TrainingQueue queue) =>
+        {
+            var n = Workspace.CheckName(name, "name");
+            if (!Directory.Exists(Path.Combine(ws.RunsDir, n)) && !queue.IsBusy(n)) throw StudioError.NotFound($"there is no run named '{n}'");
+            return Results.Json(runs.Detail(n));
+        });
+
+        app.MapPost("/api/runs/{name}/stop", (string name, TrainingQueue queue, EventHub hub) =>
+        {
+            var n = Workspace.CheckName(name, "name");
+            var message = queue.Stop(n);
+            hub.Publish("runs", new { run = n });
+            return Results.Json(new { message });
+        });
+
+        app.MapPost("/api/runs/{name}/resume", async (string name, HttpRequest req, Workspace ws, RunCatalog runs, TrainingQueue queue, EventHub hub) =>
+        {
+            var f = await FormFields.ReadAsync(req);
+            var path = ws.RunPath(name, "name");
+            var n = Path.GetFileName(path);
+            var view = runs.Inspect(n);
+            if (queue.IsBusy(n)) throw StudioError.Conflict($"run '{n}' is already training or waiting");
+            if (!view.CanResume) throw StudioError.Conflict($"run '{n}' cannot be resumed: {view.StateText}");
+            var steps = f.OptionalInt("steps", 1, 10_000_000);
+            long at = view.LatestCheckpoint ?? 0;
+            if (steps is { } s && s <= at) throw StudioError.BadField("steps", $"must be above the checkpoint's step {at}, got {s}");
+            if (steps is null && view.State == "finished")
+                throw StudioError.BadField("steps", $"the run finished at step {at}; give a new total above it to train further");
+            var message = queue.Enqueue(new TrainingJob { Run = n, RunPath = path, ResumeSteps = steps, Total = steps ?? (int?)view.Total });
+            hub.Publish("runs", new { run = n });
+            return Results.Json(new { run = n, message, queued = message.StartsWith("queued", StringComparison.Ordinal) });
+        });
+
+        app.MapPost("/api/runs/{name}/remove", async (string name, HttpRequest req, Workspace ws, TrainingQueue queue, EventHub hub) =>
+        {
+            var f = await FormFields.ReadAsync(req);
+            var path = ws.RunPath(name, "name");
+            var n = Path.GetFileName(path);
+            if (queue.IsBusy(n)) throw StudioError.Conflict($"run '{n}' is training or waiting; stop it first");
+            if (f.Optional("confirm") != n) throw StudioError.BadField("confirm", $"type the run's name '{n}' to confirm");
+            var target = ws.MoveToTrash(path, "run");
+            hub.Publish("runs", new { run = n });
+            return Results.Json(new { message = $"moved to {target}" });
+        });
+
+        app.MapGet("/api/runs/{name}/grid/{step:long}", (string name, long step, Workspace ws) =>
+        {
+            var run = new Noisette.IO.RunFolder(ws.RunPath(name, "name"));
+            var file = run.SampleGridPath(step);
+            if (!File.Exists(file)) throw StudioError.NotFound($"run '{name}' has no sample grid at step {step}");
+            return Results.File(file, "image/png");
+        });
+    }
+
+    private static string NewRunName(Workspace ws, TrainingQueue queue, string dataset, string preset)
+    {
+        var stem = DatasetCatalog.SuggestName($"{dataset}-{preset}");
+        if (stem.Length > 56) stem = stem[..56];
+        for (int i = 1; ; i++)
+        {
+            var name = $"{stem}-{i}";
+            if (!Directory.Exists(Path.Combine(ws.RunsDir, name)) && !queue.IsBusy(name)) return name;
+        }
+    }
+
+    // ---------------------------------------------------------------- generation
+
+    private static void MapGeneration(WebApplication app)
+    {
+        app.MapGet("/api/runs/{name}/gallery", (string name, Workspace ws, GenerationService gen) =>
+        {
+            var path = ws.RunPath(name, "name");
+            return Results.Json(new { batches = gen.Gallery(path), favourites = gen.Favourites(path) });
+        });
+
+        app.MapPost("/api/runs/{name}/generate", async (string name, HttpRequest req, Workspace ws, RunCatalog runs, GenerationService gen) =>
+        {
+            var f = await FormFields.ReadAsync(req);
+            var path = ws.RunPath(name, "name");
+            var checkpoint = f.Optional("checkpoint") ?? "latest";
+            if (checkpoint != "latest" && !long.TryParse(checkpoint, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+                throw StudioError.BadField("checkpoint", $"must be 'latest' or a step number, got '{checkpoint}'");
+            var sampler = f.Choice("sampler", Samplers.Names, "ddim");
+            var steps = f.Int("steps", 0, 1000, 0);
+            var eta = f.OptionalDouble("eta", 0, 1, minInclusive: true) ?? 0;
+            var seed = f.OptionalLong("seed", 0, long.MaxValue / 2) ?? 0;
+            int count;
+            if (f.OptionalLong("seed_to", 0, long.MaxValue / 2) is { } to)
+            {
+                if (to < seed) throw StudioError.BadField("seed_to", $"must not be below the first seed {seed}");
+                if (to - seed + 1 > GenerationService.MaxCount) throw StudioError.BadField("seed_to", $"a range holds at most {GenerationService.MaxCount} seeds");
+                count = (int)(to - seed + 1);
+            }
+            else count = f.Int("count", 1, GenerationService.MaxCount, 4);
+            var batch = await gen.GenerateAsync(path, new GenerateSettings(checkpoint, sampler, steps, eta, seed, count), req.HttpContext.RequestAborted);
+            return Results.Json(batch);
+        });
+
+        app.MapPost("/api/runs/{name}/star", async (string name, HttpRequest req, Workspace ws, GenerationService gen) =>
+        {
+            var f = await FormFields.ReadAsync(req);
+            var path = ws.RunPath(name, "name");
+            return Results.Json(gen.Star(path, f.Optional("path")));
+        });
+
+        app.MapPost("/api/runs/{name}/regenerate", async (string name, HttpRequest req, Workspace ws, GenerationService gen) =>
+        {
+            var f = await FormFields.ReadAsync(req);
+            var path = ws.RunPath(name, "name");
+            return Results.Json(await gen.RegenerateAsync(path, f.Optional("favourite"), req.HttpContext.RequestAborted));
+        });
+
+        app.MapGet("/api/runs/{name}/files/{**path}", (string name, string? path, bool? download, Workspace ws) =>
+        {
+            var runPath = ws.RunPath(name, "name");
+            var file = SafePath.Resolve(runPath, path, "path");
+            var rel = Path.GetRelativePath(runPath, file).Replace('\\', '/');
+            if (!(rel.StartsWith("generated/", StringComparison.Ordinal) || rel.StartsWith("favourites/", StringComparison.Ordinal) ||
+                  rel.StartsWith("samples/", StringComparison.Ordinal)) || !file.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+                throw StudioError.BadField("path", "must be a PNG in generated/, favourites/ or samples/");
+            if (!File.Exists(file)) throw StudioError.NotFound($"there is no image {rel}");
+            return download == true ? Results.File(file, "image/png", Path.GetFileName(file)) : Results.File(file, "image/png");
+        });
+
+        app.MapGet("/api/runs/{name}/zip", (string name, string? folder, Workspace ws) =>
+        {
+            var runPath = ws.RunPath(name, "name");
+            var dir = SafePath.Resolve(runPath, folder, "folder");
+            var rel = Path.GetRelativePath(runPath, dir).Replace('\\', '/');
+            if (!(rel == "favourites" || rel == "generated" || rel.StartsWith("generated/", StringComparison.Ordinal)))
+                throw StudioError.BadField("folder", "must be favourites or a folder in generated/");
+            if (!Directory.Exists(dir)) throw StudioError.NotFound($"there is no folder {rel}");
+            var fileName = $"{Path.GetFileName(runPath)}-{rel.Replace('/', '-')}.zip";
+            return Results.File(GenerationService.Zip(dir), "application/zip", fileName);
+        });
+    }
+}

@@ -1,0 +1,120 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Playwright;
+using Noisette.Studio;
+
+namespace Noisette.Tests.Studio;
+
+/// <summary>
+/// The whole loop in a real browser (Debian's chromium, driven by Playwright; nothing is downloaded) on the bundled
+/// demo letters with the tiny preset. Saves a screenshot of each page to docs/studio/.
+/// </summary>
+public class StudioBrowserTests
+{
+    private const string Chromium = "/usr/bin/chromium";
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    private static string Shots => Path.Combine(StudioTestData.RepoRoot, "docs", "studio");
+
+    [Fact]
+    public async Task WholeLoopOnTheDemoLetters()
+    {
+        if (!File.Exists(Chromium)) Assert.Skip($"{Chromium} is not installed (apt-get install -y chromium); the browser tests need it");
+        using var dir = new TestData.TempDir();
+        var options = new StudioOptions { Workspace = dir["workspace"], Port = 0, OpenBrowser = false };
+        await using var app = StudioHost.Build(options);
+        await app.StartAsync(Ct);
+        var url = StudioHost.Address(app);
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = Chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
+        page.SetDefaultTimeout(90_000);
+        Assertions.SetDefaultExpectTimeout(90_000);
+        Directory.CreateDirectory(Shots);
+        Task Shot(string name) => page.ScreenshotAsync(new() { Path = Path.Combine(Shots, name + ".png"), FullPage = true });
+
+        // 1. Add the demo folder and see its health report.
+        var started = DateTime.UtcNow;
+        await page.GotoAsync(url);
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(3), "the first page should load fast");
+        await page.GetByLabel("Folder path").FillAsync(StudioTestData.DemoImages);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add folder" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#report-verdict")).ToContainTextAsync("Ready to train");
+        await Assertions.Expect(page.Locator("#report-verdict")).ToContainTextAsync("637 readable");
+        await Assertions.Expect(page.Locator(".problem .thumbs img").First).ToBeVisibleAsync();
+        await Shot("datasets");
+
+        // 2. Start a 60-step training of the tiny model; watch the step counter and the chart move.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Train on letters-A" }).First.ClickAsync();
+        await page.GetByLabel("Quick look").CheckAsync();
+        await page.GetByLabel("Steps", new() { Exact = true }).FillAsync("60");
+        await page.GetByLabel("Save a checkpoint and a sample grid every … steps").FillAsync("30");
+        await page.Locator("summary", new() { HasText = "Advanced settings" }).ClickAsync();
+        await page.GetByLabel("Pictures per step (batch)").FillAsync("4");
+        await page.GetByLabel("CPU threads (0 = all", new() { Exact = false }).FillAsync("1");
+        await Shot("train");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Start training" }).ClickAsync();
+        await page.WaitForURLAsync("**/#/run/letters-A-tiny-1");
+        var step = page.Locator("#r-step");
+        await Assertions.Expect(step).ToContainTextAsync("/ 60");
+        await page.WaitForFunctionAsync("() => parseInt(document.querySelector('#r-step').textContent) >= 10");
+        var seen = await step.TextContentAsync();
+        await page.WaitForFunctionAsync("() => Number(document.querySelector('#r-chart').dataset.points) >= 2");
+        await page.WaitForFunctionAsync($"() => document.querySelector('#r-step').textContent !== '{seen}'");
+
+        // 3. A sample grid appears; then the checkpoint timeline.
+        await Assertions.Expect(page.Locator("#r-grid")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#r-grid")).ToHaveAttributeAsync("src", new System.Text.RegularExpressions.Regex("/grid/"));
+        await Shot("run");
+        await Assertions.Expect(page.Locator("[data-state=finished]")).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Checkpoint timeline" }).ClickAsync();
+        await Assertions.Expect(page.Locator("ol.timeline img")).ToHaveCountAsync(2);
+        await Shot("timeline");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Generate from the checkpoint of step 60" }).ClickAsync();
+        await Assertions.Expect(page.GetByLabel("Checkpoint")).ToHaveValueAsync("60");
+
+        // 4. Generate 4 images and star one.
+        await page.GetByLabel("Sampling steps (0 = the sampler's default)").FillAsync("10");
+        await page.GetByLabel("How many pictures (seed, seed+1, …)").FillAsync("4");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Generate", Exact = true }).ClickAsync();
+        await Assertions.Expect(page.Locator("#g-gallery figure")).ToHaveCountAsync(4);
+        await page.Locator("#g-gallery button.star").Nth(2).ClickAsync();
+        await Assertions.Expect(page.Locator("#g-favs figure")).ToHaveCountAsync(1);
+
+        // 5. Make the favourite again: the same bytes.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Make again" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#regen-verdict")).ToHaveAttributeAsync("data-same", "true");
+        await Shot("generate");
+        var run = Path.Combine(options.Workspace, "runs", "letters-A-tiny-1");
+        var favourite = File.ReadAllBytes(Directory.GetFiles(Path.Combine(run, "favourites")).Single());
+        var remade = Directory.GetFiles(Path.Combine(run, "generated"), "*.png", SearchOption.AllDirectories)
+            .Single(f => Path.GetFileName(Path.GetDirectoryName(f)!).StartsWith("regenerated-", StringComparison.Ordinal));
+        Assert.Equal(favourite, File.ReadAllBytes(remade));
+
+        // 6. Train further, stop (a checkpoint first), resume.
+        await page.GotoAsync(url + "#/run/letters-A-tiny-1");
+        await page.GetByLabel("New total steps (optional)").FillAsync("100000");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Resume" }).ClickAsync();
+        await Assertions.Expect(page.Locator("[data-state=training]")).ToBeVisibleAsync();
+        await page.WaitForFunctionAsync("() => parseInt(document.querySelector('#r-step').textContent) > 60");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Stop (a checkpoint is saved first)" }).ClickAsync();
+        await Assertions.Expect(page.Locator("[data-state=stopped]")).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Resume" }).ClickAsync();
+        await Assertions.Expect(page.Locator("[data-state=training]")).ToBeVisibleAsync();
+        await page.GotoAsync(url + "#/runs");
+        await Assertions.Expect(page.Locator("tr[data-run='letters-A-tiny-1'] [data-state=training]")).ToBeVisibleAsync();
+        await Shot("runs");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Stop" }).ClickAsync();
+        await Assertions.Expect(page.Locator("tr[data-run='letters-A-tiny-1'] [data-state=stopped]")).ToBeVisibleAsync();
+
+        // Edit and inpaint: a clear "coming" state until the pipelines exist.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Edit & inpaint" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#edit-coming")).ToContainTextAsync("Coming");
+        await Shot("edit");
+        await app.StopAsync(Ct);
+    }
+}
