@@ -13,7 +13,7 @@ public sealed record SamplerOptions
     /// <summary>DDIM's η: 0 is deterministic, 1 is DDPM-like ancestral noise.</summary>
     public double Eta { get; init; }
     /// <summary>
-    /// Explicit timesteps to visit, in any order (overrides <see cref="Steps"/>), e.g. from
+    /// Explicit timesteps to visit, ascending (overrides <see cref="Steps"/>), e.g. from
     /// <see cref="Sampling.Timesteps.Space"/>. The noise handed to the sampler is x
     /// at the last (largest) of them, so a sampler can start partway, from a given x: image-to-image does this.
     /// </summary>
@@ -35,7 +35,7 @@ public sealed record SamplerOptions
         int[] steps;
         if (Timesteps is { } explicitSteps)
         {
-            steps = explicitSteps.Order().ToArray();
+            steps = explicitSteps.ToArray();
             if (steps.Length == 0) throw new NoisetteInputException("the sampler was given an empty list of timesteps");
             for (int i = 0; i < steps.Length; i++)
                 if (steps[i] < 0 || steps[i] >= T || (i > 0 && steps[i] <= steps[i - 1]))

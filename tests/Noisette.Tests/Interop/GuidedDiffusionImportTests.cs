@@ -152,7 +152,8 @@ public sealed class GuidedDiffusionImportTests : IDisposable
         Assert.Throws<NoisetteInputException>(() => Timesteps.Space(10, "ddimx"));
         Assert.Throws<NoisetteInputException>(() => new SamplerOptions { Timesteps = [5, 5] }.Path(10, 3));
         Assert.Throws<NoisetteInputException>(() => new SamplerOptions { Timesteps = [10] }.Path(10, 3));
-        Assert.Equal([5, 1, -1], new SamplerOptions { Timesteps = [5, 1], Steps = 7 }.Path(10, 3));
+        Assert.Equal([5, 1, -1], new SamplerOptions { Timesteps = [1, 5], Steps = 7 }.Path(10, 3));
+        Assert.Throws<NoisetteInputException>(() => new SamplerOptions { Timesteps = [5, 1] }.Path(10, 3));
     }
 
     // ------------------------------------------------------------------ the command line
