@@ -42,7 +42,7 @@ public static class TrainingView
             {
                 AnsiConsole.Progress()
                     .AutoClear(false)
-                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn())
                     .Start(ctx =>
                     {
                         var task = ctx.AddTask("starting", maxValue: trainer.TotalSteps);
