@@ -309,7 +309,7 @@ async function TrainPage(main, _, params) {
   const form = $("#train-form");
   // The estimate: a few real training steps of the model, timed by the studio (cached per model and batch).
   const measured = new Map();
-  let asking = null;
+  const asking = new Set();
   const estimate = () => {
     const f = new FormData(form);
     const p = studio.presets.find(x => x.name === f.get("preset"));
@@ -330,12 +330,12 @@ async function TrainPage(main, _, params) {
       ? (m ? `No time estimate for “${p.title}”${why}.` : `Measuring “${p.title}” on this computer…`)
       : steps ? `Estimate from the last “${p.title}” run here: about ${fmtTime(steps * batch / p.measuredImagesPerSecond)}${why}.`
       : `“${p.title}” managed ${p.measuredImagesPerSecond.toFixed(1)} pictures per second here; stop it when the samples please you.`;
-    if (!m && asking !== key) {
-      asking = key;
+    if (!m && !asking.has(key)) {
+      asking.add(key);
       api("/api/estimate", { form: { preset: p.name, batch } })
-        .then(r => { if (r.measured || r.reason) measured.set(key, r); })
+        .then(r => measured.set(key, r))
         .catch(e => measured.set(key, { measured: false, reason: e.message }))
-        .finally(() => { asking = null; if (document.body.contains(form)) estimate(); });
+        .finally(() => { asking.delete(key); if (document.body.contains(form)) estimate(); });
     }
   };
   form.addEventListener("input", estimate);
@@ -751,7 +751,7 @@ async function EditPage(main, [name], params) {
     painted = true;
   });
 
-  const gallery = () => showGallery(name, $("#e-favs"), $("#e-gallery"), $("#e-regen"), b => /^generated\/(edit|inpaint|regenerated)-/.test(b.folder));
+  const gallery = () => showGallery(name, $("#e-favs"), $("#e-gallery"), $("#e-regen"), b => b.images.some(i => i.kind === "edit" || i.kind === "inpaint"));
   onSubmit(form, async f => {
     const inpaint = currentMode() === "inpaint";
     f.delete("run"); f.delete("mode");
