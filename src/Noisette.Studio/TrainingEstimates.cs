@@ -19,8 +19,6 @@ public sealed class TrainingEstimates(TrainingQueue queue)
     private readonly ConcurrentDictionary<(string Preset, int Batch), EstimateView> cache = new();
     private readonly SemaphoreSlim gate = new(1, 1);
 
-    public bool TryCached(string preset, int batch, out EstimateView view) => cache.TryGetValue((preset, batch), out view!);
-
     public async Task<EstimateView> GetAsync(string preset, int batch, CancellationToken cancel)
     {
         if (cache.TryGetValue((preset, batch), out var known)) return known;

@@ -64,7 +64,7 @@ public class StudioBrowserTests
         try { await page.WaitForURLAsync("**/#/run/letters-A-tiny-1", new() { Timeout = 30_000 }); }
         catch (TimeoutException)
         {
-            await page.ScreenshotAsync(new() { Path = "/tmp/studio-fail.png", FullPage = true });
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Path.GetTempPath(), "studio-train-failed.png"), FullPage = true });
             Assert.Fail("the training did not start: " + await page.Locator("#notice").TextContentAsync() + " / " + page.Url);
         }
         var step = page.Locator("#r-step");
