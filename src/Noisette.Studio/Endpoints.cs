@@ -290,7 +290,8 @@ public static class Endpoints
             var f = await FormFields.ReadAsync(req);
             var preset = f.Choice("preset", StudioPresets.Names, "tiny");
             var batch = f.OptionalInt("batch", 1, 4096) ?? Models.ModelPresets.Get(preset).DefaultBatch;
-            return Results.Json(await estimates.GetAsync(preset, batch, req.HttpContext.RequestAborted));
+            var threads = f.OptionalInt("threads", 0, Environment.ProcessorCount) ?? 0;
+            return Results.Json(await estimates.GetAsync(preset, batch, threads, req.HttpContext.RequestAborted));
         });
 
         app.MapGet("/api/runs/{name}", (string name, Workspace ws, RunCatalog runs, TrainingQueue queue) =>

@@ -315,7 +315,8 @@ async function TrainPage(main, _, params) {
     const p = studio.presets.find(x => x.name === f.get("preset"));
     const batch = Number(f.get("batch")) || p.defaultBatch;
     const steps = f.get("length") === "steps" ? Number(f.get("steps")) : null;
-    const key = `${p.name}/${batch}`;
+    const threads = Number(f.get("threads")) || 0;
+    const key = `${p.name}/${batch}/${threads}`;
     const m = measured.get(key);
     const out = $("#t-estimate");
     if (m && m.measured) {
@@ -332,7 +333,7 @@ async function TrainPage(main, _, params) {
       : `“${p.title}” managed ${p.measuredImagesPerSecond.toFixed(1)} pictures per second here; stop it when the samples please you.`;
     if (!m && !asking.has(key)) {
       asking.add(key);
-      api("/api/estimate", { form: { preset: p.name, batch } })
+      api("/api/estimate", { form: { preset: p.name, batch, threads } })
         .then(r => measured.set(key, r))
         .catch(e => measured.set(key, { measured: false, reason: e.message }))
         .finally(() => { asking.delete(key); if (document.body.contains(form)) estimate(); });

@@ -575,10 +575,11 @@ public class StudioApiTests
             Assert.Equal(HttpStatusCode.Forbidden, (await anonymous.PostAsync("/api/estimate", StudioTestData.Form(("preset", "tiny")), Ct)).StatusCode);
         Assert.Equal("preset", await Field(await c.PostAsync("/api/estimate", StudioTestData.Form(("preset", "huge")), Ct)));
         Assert.Equal("batch", await Field(await c.PostAsync("/api/estimate", StudioTestData.Form(("preset", "tiny"), ("batch", "x")), Ct)));
-        var first = await (await c.PostAsync("/api/estimate", StudioTestData.Form(("preset", "tiny"), ("batch", "2")), Ct)).Json();
+        Assert.Equal("threads", await Field(await c.PostAsync("/api/estimate", StudioTestData.Form(("preset", "tiny"), ("threads", "999")), Ct)));
+        var first = await (await c.PostAsync("/api/estimate", StudioTestData.Form(("preset", "tiny"), ("batch", "2"), ("threads", "1")), Ct)).Json();
         Assert.True(first.GetProperty("measured").GetBoolean());
         Assert.True(first.GetProperty("secondsPerStep").GetDouble() > 0);
-        var second = await (await c.PostAsync("/api/estimate", StudioTestData.Form(("preset", "tiny"), ("batch", "2")), Ct)).Json();
+        var second = await (await c.PostAsync("/api/estimate", StudioTestData.Form(("preset", "tiny"), ("batch", "2"), ("threads", "1")), Ct)).Json();
         Assert.Equal(first.GetProperty("secondsPerStep").GetDouble(), second.GetProperty("secondsPerStep").GetDouble());
         var large = await (await c.PostAsync("/api/estimate", StudioTestData.Form(("preset", "adm256")), Ct)).Json();
         Assert.False(large.GetProperty("measured").GetBoolean());
