@@ -33,8 +33,7 @@ public static class Endpoints
             untilStopped = TrainingQueue.UntilStopped,
             cores = Environment.ProcessorCount,
             queue = queue.Snapshot(),
-            // Edit and inpaint arrive with the edit pipelines; the page shows a "coming" state until this is true.
-            editAvailable = false,
+            editAvailable = true,
         }));
     }
 
@@ -63,6 +62,72 @@ public static class Endpoints
             var result = upload.Save(name, files, req.ContentLength ?? 0);
             hub.Publish("datasets", new { name });
             return Results.Json(result);
+        });
+
+        app.MapPost("/api/datasets/{name}/prepare", async (string name, HttpRequest req, DatasetCatalog c, Workspace ws, EventHub hub) =>
+        {
+            var f = await FormFields.ReadAsync(req);
+            var source = c.Get(name, "name");
+            var target = Workspace.CheckName(f.Optional("new_name") ?? DatasetCatalog.SuggestName(source.Name + "-prepared"), "new_name");
+            if (c.Exists(target) || Directory.Exists(Path.Combine(ws.DatasetsDir, target))) throw StudioError.BadField("new_name", $"a dataset named '{target}' already exists");
+            var align = f.Choice("align", ["baseline", "center", "none"], "baseline") switch
+            {
+                "center" => FramingAlignment.Center,
+                "none" => FramingAlignment.None,
+                _ => FramingAlignment.Baseline,
+            };
+            var height = f.OptionalDouble("target_height", 0, 100);
+            var size = f.Int("image_size", 8, 1024, 64);
+            var output = Path.Combine(ws.DatasetsDir, target);
+            var result = await Task.Run(() => DatasetPreparer.Prepare(source.Path, output, new PrepareOptions
+            {
+                Align = align,
+                TargetHeightPercent = height,
+                Config = new DataConfig { ImageSize = size },
+            }));
+            hub.Publish("datasets", new { name = target });
+            return Results.Json(new
+            {
+                name = target,
+                written = result.Written,
+                skipped = result.Skipped.Select(s => new { path = s.RelativePath, reason = s.Reason }),
+                notAligned = result.NotAligned.Count,
+                message = $"wrote {result.Written} picture(s) of {size} px into the new dataset {target}" +
+                          (result.Skipped.Count > 0 ? $"; {result.Skipped.Count} skipped" : "") +
+                          (result.NotAligned.Count > 0 ? $"; {result.NotAligned.Count} without a plain background copied without aligning" : ""),
+            });
+        });
+
+        app.MapPost("/api/datasets/glyphs", async (HttpRequest req, DatasetCatalog c, Workspace ws, EventHub hub) =>
+        {
+            var f = await FormFields.ReadAsync(req);
+            // Like adding a folder, the fonts folder is named by its full path and only read; the glyphs go into the workspace.
+            var fonts = (f.Optional("fonts") ?? throw StudioError.BadField("fonts", "is empty")).Trim();
+            if (fonts.StartsWith("~/", StringComparison.Ordinal))
+                fonts = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), fonts[2..]);
+            if (!Path.IsPathRooted(fonts) || fonts.Contains('\0')) throw StudioError.BadField("fonts", "must be the full path of a folder of .ttf or .otf fonts, such as /usr/share/fonts");
+            fonts = Path.TrimEndingDirectorySeparator(Path.GetFullPath(fonts));
+            if (!Directory.Exists(fonts)) throw StudioError.BadField("fonts", $"there is no folder {fonts}");
+            if (SafePath.IsInside(fonts, ws.Root) || SafePath.IsInside(ws.Root, fonts))
+                throw StudioError.BadField("fonts", "must be a folder of fonts outside the studio's workspace");
+            var chars = f.Optional("chars") ?? throw StudioError.BadField("chars", "is empty: type the characters to draw, such as ABC");
+            if (chars.Length > 256) throw StudioError.BadField("chars", "may hold at most 256 characters");
+            var size = f.Int("image_size", 8, 1024, 64);
+            var target = Workspace.CheckName(f.Optional("name") ?? "glyphs", "name");
+            if (c.Exists(target) || Directory.Exists(Path.Combine(ws.DatasetsDir, target))) throw StudioError.BadField("name", $"a dataset named '{target}' already exists");
+            var result = await Task.Run(() => GlyphRenderer.RenderFolder(fonts, chars, Path.Combine(ws.DatasetsDir, target), new GlyphOptions { ImageSize = size }));
+            hub.Publish("datasets", new { name = target });
+            return Results.Json(new
+            {
+                name = target,
+                written = result.Written,
+                fonts = result.Fonts.Count,
+                missing = result.FontsMissingGlyphs.Select(m => new { file = m.File, characters = m.MissingCharacters }),
+                failed = result.FailedFonts.Select(m => new { file = m.File, error = m.Error }),
+                message = $"drew {result.Written} glyph(s) from {result.Fonts.Count} font(s) into the new dataset {target}, one subfolder per character" +
+                          (result.FontsMissingGlyphs.Count > 0 ? $"; {result.FontsMissingGlyphs.Count} font(s) lack some characters" : "") +
+                          (result.FailedFonts.Count > 0 ? $"; {result.FailedFonts.Count} font file(s) could not be read" : ""),
+            });
         });
 
         app.MapGet("/api/datasets/{name}/report", async (string name, bool? refresh, DatasetCatalog c) =>
@@ -126,8 +191,13 @@ public static class Endpoints
             unreadable = r.Unreadable.Take(100).Select(u => new { path = u.RelativePath, reason = u.Reason }),
             ignored = r.IgnoredFiles.Count,
             samples = r.Images.Take(12).Select(i => Url(i.RelativePath)),
+            classes = DetectedClasses(r),
         };
     }
+
+    /// <summary>Class names when every readable picture sits in one of at least two subfolders; otherwise none.</summary>
+    internal static string[]? DetectedClasses(DatasetReport r) =>
+        ClassLabels.FromSubfolders(r.Images.Select(i => i.RelativePath).ToList(), ClassMode.Auto)?.Names;
 
     private static string ContentType(string path) => Path.GetExtension(path).ToLowerInvariant() switch
     {
@@ -159,6 +229,7 @@ public static class Endpoints
             var lr = f.OptionalDouble("learning_rate", 0, 0.1);
             var seed = f.OptionalLong("seed", 0, long.MaxValue);
             var flip = f.Flag("flip");
+            var classChoice = f.Optional("classes") is null ? null : f.Choice("classes", ["subfolders", "none"]);
             string? initFrom = null;
             if (f.Optional("init_from") is { } source)
             {
@@ -178,6 +249,12 @@ public static class Endpoints
                 throw StudioError.BadField("preset", gray
                     ? $"the pictures of '{dataset.Name}' are gray; choose a gray preset (quick look, letters 32 px, letters 64 px)"
                     : $"the pictures of '{dataset.Name}' are in colour; choose a colour preset (colour 32 px, colour 64 px)");
+
+            var detected = DetectedClasses(report);
+            if (classChoice == "subfolders" && detected is null)
+                throw StudioError.BadField("classes", $"the pictures of '{dataset.Name}' do not all sit in two or more subfolders, so there are no classes to learn");
+            // Without a choice, a fine-tune follows its starting model; a new run learns no classes.
+            var classes = classChoice switch { "subfolders" => ClassMode.Subfolders, "none" => ClassMode.None, _ => initFrom is null ? ClassMode.None : ClassMode.Auto };
 
             var name = f.Optional("name") is { } given ? Workspace.CheckName(given, "name") : NewRunName(ws, queue, dataset.Name, preset);
             var runPath = Path.Combine(ws.RunsDir, name);
@@ -200,11 +277,21 @@ public static class Endpoints
                     Seed = seed,
                     Flip = flip ? true : null,
                     InitFrom = initFrom,
+                    Classes = classes,
                 },
             };
             var message = queue.Enqueue(job);
             hub.Publish("runs", new { run = name });
             return Results.Json(new { run = name, message, queued = message.StartsWith("queued", StringComparison.Ordinal) });
+        });
+
+        app.MapPost("/api/estimate", async (HttpRequest req, TrainingEstimates estimates) =>
+        {
+            var f = await FormFields.ReadAsync(req);
+            var preset = f.Choice("preset", StudioPresets.Names, "tiny");
+            var batch = f.OptionalInt("batch", 1, 4096) ?? Models.ModelPresets.Get(preset).DefaultBatch;
+            var threads = f.OptionalInt("threads", 0, Environment.ProcessorCount) ?? 0;
+            return Results.Json(await estimates.GetAsync(preset, batch, threads, req.HttpContext.RequestAborted));
         });
 
         app.MapGet("/api/runs/{name}", (string name, Workspace ws, RunCatalog runs, TrainingQueue queue) =>
@@ -261,6 +348,46 @@ public static class Endpoints
         });
     }
 
+    /// <summary>The class field of a generation: empty (no class), a class name of the run, or "all".</summary>
+    private static IReadOnlyList<string> ClassChoice(FormFields f, RunCatalog runs, string run, int count)
+    {
+        var choice = f.Optional("class");
+        if (choice is null) return [];
+        var names = runs.Detail(run).ClassNames ?? throw StudioError.BadField("class", "this run was trained without classes");
+        if (string.Equals(choice, "all", StringComparison.OrdinalIgnoreCase))
+        {
+            if (names.Count * count > GenerationService.MaxCount)
+                throw StudioError.BadField("count", $"{count} pictures for each of {names.Count} classes is more than {GenerationService.MaxCount}");
+            return ["all"];
+        }
+        var match = names.FirstOrDefault(n => string.Equals(n, choice, StringComparison.Ordinal))
+                    ?? names.FirstOrDefault(n => string.Equals(n, choice, StringComparison.OrdinalIgnoreCase));
+        return match is null ? throw StudioError.BadField("class", $"must be all or one of {string.Join(", ", names)}, got '{choice}'") : [match];
+    }
+
+    private static (string Checkpoint, string Sampler, int Steps, double Eta, long Seed, int Count) EditCommon(FormFields f, string sampler, int steps)
+    {
+        var checkpoint = f.Optional("checkpoint") ?? "latest";
+        if (checkpoint != "latest" && !long.TryParse(checkpoint, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            throw StudioError.BadField("checkpoint", $"must be 'latest' or a step number, got '{checkpoint}'");
+        return (checkpoint, f.Choice("sampler", Samplers.Names, sampler), f.Int("steps", 0, 1000, steps),
+                f.OptionalDouble("eta", 0, 1, minInclusive: true) ?? 0, f.OptionalLong("seed", 0, long.MaxValue / 2) ?? 0,
+                f.Int("count", 1, MaxEditCount, 4));
+    }
+
+    private const int MaxEditCount = 16;
+
+    /// <summary>The picture to edit: an uploaded file (field image) or one the run made (field source).</summary>
+    private static string EditInput(FormFields f, string runPath)
+    {
+        var upload = f.Form.Files.GetFile("image");
+        var source = f.Optional("source");
+        if (upload is not null && source is not null) throw StudioError.BadField("image", "give either a picture to upload or one of the run's pictures, not both");
+        if (upload is not null) return EditInputs.SaveUpload(runPath, upload, "image", "input");
+        if (source is not null) return EditInputs.Existing(runPath, source, "source");
+        throw StudioError.BadField("image", "is required: upload a picture or choose one the run made");
+    }
+
     private static string NewRunName(Workspace ws, TrainingQueue queue, string dataset, string preset)
     {
         var stem = DatasetCatalog.SuggestName($"{dataset}-{preset}");
@@ -301,8 +428,57 @@ public static class Endpoints
                 count = (int)(to - seed + 1);
             }
             else count = f.Int("count", 1, GenerationService.MaxCount, 4);
-            var batch = await gen.GenerateAsync(path, new GenerateSettings(checkpoint, sampler, steps, eta, seed, count), req.HttpContext.RequestAborted);
+            var classes = ClassChoice(f, runs, Path.GetFileName(path), count);
+            var guidance = f.OptionalDouble("guidance", 0, 20, minInclusive: true) ?? 2.0;
+            var batch = await gen.GenerateAsync(path, new GenerateSettings(checkpoint, sampler, steps, eta, seed, count, classes, guidance),
+                                                req.HttpContext.RequestAborted);
             return Results.Json(batch);
+        });
+
+        app.MapPost("/api/runs/{name}/edit", async (string name, HttpRequest req, Workspace ws, GenerationService gen) =>
+        {
+            var f = await FormFields.ReadAsync(req);
+            var path = ws.RunPath(name, "name");
+            var (checkpoint, sampler, steps, eta, seed, count) = EditCommon(f, "ddim", 0);
+            var strength = f.OptionalDouble("strength", 0, 1, minInclusive: true) ?? 0.5;
+            var input = EditInput(f, path);
+            return Results.Json(await gen.EditAsync(path, new EditSettings(checkpoint, sampler, steps, eta, seed, count, strength), input, req.HttpContext.RequestAborted));
+        });
+
+        app.MapPost("/api/runs/{name}/inpaint", async (string name, HttpRequest req, Workspace ws, GenerationService gen) =>
+        {
+            var f = await FormFields.ReadAsync(req);
+            var path = ws.RunPath(name, "name");
+            var (checkpoint, sampler, steps, eta, seed, count) = EditCommon(f, "ddpm", 50);
+            var jumps = f.Int("jumps", 1, 20, 5);
+            var jumpLength = f.Int("jump_length", 1, 100, 5);
+            var maskFile = f.Form.Files.GetFile("mask") ?? throw StudioError.BadField("mask", "is required: paint the area to make anew");
+            var input = EditInput(f, path);
+            var mask = EditInputs.SaveUpload(path, maskFile, "mask", "mask");
+            EditInputs.CheckMask(mask, "mask");
+            return Results.Json(await gen.InpaintAsync(path, new InpaintSettings(checkpoint, sampler, steps, eta, seed, count, jumps, jumpLength),
+                                                       input, mask, req.HttpContext.RequestAborted));
+        });
+
+        app.MapPost("/api/runs/{name}/variations", async (string name, HttpRequest req, Workspace ws, GenerationService gen) =>
+        {
+            var f = await FormFields.ReadAsync(req);
+            var path = ws.RunPath(name, "name");
+            var spread = f.Int("spread", 1, GenerationService.MaxCount / 2, 2);
+            return Results.Json(await gen.VariationsAsync(path, f.Optional("favourite"), spread, req.HttpContext.RequestAborted));
+        });
+
+        app.MapPost("/api/runs/{name}/unstar", async (string name, HttpRequest req, Workspace ws) =>
+        {
+            var f = await FormFields.ReadAsync(req);
+            var path = ws.RunPath(name, "name");
+            var file = SafePath.Resolve(Path.Combine(path, "favourites"), f.Optional("favourite"), "favourite");
+            if (!file.EndsWith(".png", StringComparison.OrdinalIgnoreCase) || Path.GetDirectoryName(file) != Path.Combine(path, "favourites"))
+                throw StudioError.BadField("favourite", "must be a PNG in the run's favourites");
+            if (!File.Exists(file)) throw StudioError.NotFound($"there is no favourite {Path.GetFileName(file)}");
+            // The picture stays in generated/; the favourite's copy goes to the trash, never deleted.
+            var target = ws.MoveToTrash(file, "favourite");
+            return Results.Json(new { message = $"no longer a favourite; the copy went to {target}" });
         });
 
         app.MapPost("/api/runs/{name}/star", async (string name, HttpRequest req, Workspace ws, GenerationService gen) =>

@@ -5,9 +5,13 @@ using Noisette.Pipelines;
 
 namespace Noisette.Studio;
 
-public sealed record GeneratedImage(string Path, string Url, long? Seed, long? Step, string? Sampler, int? Steps, bool Favourite);
+public sealed record GeneratedImage(string Path, string Url, long? Seed, long? Step, string? Sampler, int? Steps, bool Favourite,
+                                    string Kind = "sample", string? Class = null, double? Guidance = null, double? Strength = null, string? Input = null);
 public sealed record GalleryBatch(string Folder, string Title, IReadOnlyList<GeneratedImage> Images);
-public sealed record GenerateSettings(string Checkpoint, string Sampler, int Steps, double Eta, long Seed, int Count);
+public sealed record GenerateSettings(string Checkpoint, string Sampler, int Steps, double Eta, long Seed, int Count,
+                                      IReadOnlyList<string>? Classes = null, double Guidance = 2.0, IReadOnlyList<long>? Seeds = null);
+public sealed record EditSettings(string Checkpoint, string Sampler, int Steps, double Eta, long Seed, int Count, double Strength);
+public sealed record InpaintSettings(string Checkpoint, string Sampler, int Steps, double Eta, long Seed, int Count, int Jumps, int JumpLength);
 public sealed record RegenerateResult(string Favourite, GeneratedImage Image, bool SameBytes, string Message);
 
 /// <summary>
@@ -30,13 +34,62 @@ public sealed class GenerationService : IDisposable
             return await Task.Run(() =>
             {
                 var model = Load(runPath, s.Checkpoint);
-                var folder = "studio-" + DateTimeOffset.UtcNow.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture);
-                var outDir = Path.Combine(runPath, "generated", folder);
-                SamplePipeline.Run(model, new SampleRequest { Count = s.Count, Seed = s.Seed, Sampler = s.Sampler, Steps = s.Steps, Eta = s.Eta }, outDir);
+                var outDir = NewBatchDir(runPath, "studio");
+                var request = new SampleRequest
+                {
+                    Count = s.Count, Seed = s.Seed, Seeds = s.Seeds, Sampler = s.Sampler, Steps = s.Steps, Eta = s.Eta,
+                    Classes = s.Classes ?? [], Guidance = s.Guidance,
+                };
+                SamplePipeline.ResolveClasses(model, request.Classes);   // an unknown class fails before anything is written
+                SamplePipeline.Run(model, request, outDir);
+                DropGrids(outDir);
                 return Batch(runPath, outDir);
             }, CancellationToken.None);
         }
         finally { gate.Release(); }
+    }
+
+    /// <summary>Edits an image (SDEdit) once per seed into RUN/generated/edit-TIME/; each PNG carries its provenance.</summary>
+    public Task<GalleryBatch> EditAsync(string runPath, EditSettings s, string input, CancellationToken cancel) =>
+        Exclusive(cancel, () =>
+        {
+            var model = Load(runPath, s.Checkpoint);
+            var outDir = NewBatchDir(runPath, "edit");
+            Edit.ToFolder(model, new EditRequest
+            {
+                ImagePath = input, Strength = s.Strength, Seed = s.Seed, Count = s.Count, Sampler = s.Sampler, Steps = s.Steps, Eta = s.Eta,
+            }, outDir);
+            return Batch(runPath, outDir);
+        });
+
+    /// <summary>Inpaints an image (RePaint) under a mask once per seed into RUN/generated/inpaint-TIME/.</summary>
+    public Task<GalleryBatch> InpaintAsync(string runPath, InpaintSettings s, string input, string mask, CancellationToken cancel) =>
+        Exclusive(cancel, () =>
+        {
+            var model = Load(runPath, s.Checkpoint);
+            var outDir = NewBatchDir(runPath, "inpaint");
+            Inpaint.ToFolder(model, new InpaintRequest
+            {
+                ImagePath = input, MaskPath = mask, Seed = s.Seed, Count = s.Count, Sampler = s.Sampler, Steps = s.Steps, Eta = s.Eta,
+                Jumps = s.Jumps, JumpLength = s.JumpLength,
+            }, outDir);
+            return Batch(runPath, outDir);
+        });
+
+    private async Task<T> Exclusive<T>(CancellationToken cancel, Func<T> work)
+    {
+        await gate.WaitAsync(cancel);
+        try { return await Task.Run(work, CancellationToken.None); }
+        finally { gate.Release(); }
+    }
+
+    private static string NewBatchDir(string runPath, string kind) =>
+        Path.Combine(runPath, "generated", kind + "-" + DateTimeOffset.UtcNow.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture));
+
+    /// <summary>The gallery shows single pictures; a contact sheet of them would only repeat them.</summary>
+    private static void DropGrids(string dir)
+    {
+        foreach (var f in Directory.EnumerateFiles(dir, "grid-*.png")) File.Delete(f);
     }
 
     private LoadedModel Load(string runPath, string which)
@@ -77,12 +130,16 @@ public sealed class GenerationService : IDisposable
         return new GalleryBatch(rel, Title(Path.GetFileName(dir)), images);
     }
 
+    private static readonly (string Prefix, string Words)[] BatchKinds =
+        [("studio-", "made"), ("edit-", "edited"), ("inpaint-", "inpainted"), ("variations-", "variations made"), ("regenerated-", "made again")];
+
     private static string Title(string folder)
     {
-        if (folder.StartsWith("studio-", StringComparison.Ordinal) &&
-            DateTimeOffset.TryParseExact(folder["studio-".Length..], "yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture,
-                                         DateTimeStyles.AssumeUniversal, out var when))
-            return "made " + when.ToLocalTime().ToString("d MMM, HH:mm:ss", CultureInfo.InvariantCulture);
+        foreach (var (prefix, words) in BatchKinds)
+            if (folder.StartsWith(prefix, StringComparison.Ordinal) &&
+                DateTimeOffset.TryParseExact(folder[prefix.Length..], "yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture,
+                                             DateTimeStyles.AssumeUniversal, out var when))
+                return words + " " + when.ToLocalTime().ToString("d MMM, HH:mm:ss", CultureInfo.InvariantCulture);
         return folder;
     }
 
@@ -93,10 +150,14 @@ public sealed class GenerationService : IDisposable
         try { foreach (var (k, v) in PngText.Read(file)) text[k] = v; }
         catch (NoisetteInputException) { }
         long? L(string k) => text.TryGetValue(k, out var v) && long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var n) ? n : null;
+        double? D(string k) => text.TryGetValue(k, out var v) && double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) ? n : null;
         var url = $"/api/runs/{Uri.EscapeDataString(run)}/files/{string.Join('/', rel.Split('/').Select(Uri.EscapeDataString))}";
         bool fav = rel.StartsWith("favourites/", StringComparison.Ordinal) || favourites.Contains(Hash(file));
+        var input = text.GetValueOrDefault("noisette:input");
         return new GeneratedImage(rel, url, L("noisette:seed"), L("noisette:checkpoint_step"),
-            text.GetValueOrDefault("noisette:sampler"), (int?)L("noisette:steps"), fav);
+            text.GetValueOrDefault("noisette:sampler"), (int?)L("noisette:steps"), fav,
+            text.GetValueOrDefault("noisette:kind", Provenance.Sample), text.GetValueOrDefault("noisette:class"), D("noisette:guidance"),
+            D("noisette:strength"), input is null ? null : System.IO.Path.GetFileName(input));
     }
 
     private static HashSet<string> FavouriteHashes(string runPath)
@@ -133,44 +194,93 @@ public sealed class GenerationService : IDisposable
         return Describe(Path.GetFileName(runPath), runPath, target, []);
     }
 
-    /// <summary>Makes a favourite again from its provenance (checkpoint step, weights, sampler, steps, η, seed) and compares the bytes.</summary>
-    public async Task<RegenerateResult> RegenerateAsync(string runPath, string? favourite, CancellationToken cancel)
+    /// <summary>The provenance of a favourite, checked for what the studio needs to make it again or vary it.</summary>
+    private static (string File, Provenance Provenance) ReadFavourite(string runPath, string? favourite)
     {
         var file = SafePath.Resolve(Path.Combine(runPath, "favourites"), favourite, "favourite");
+        if (!file.EndsWith(".png", StringComparison.OrdinalIgnoreCase)) throw StudioError.BadField("favourite", "must be a PNG in the run's favourites");
         if (!File.Exists(file)) throw StudioError.NotFound($"there is no favourite {favourite}");
-        var text = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (k, v) in PngText.Read(file)) text[k] = v;
-        string Need(string key) => text.TryGetValue(key, out var v) ? v : throw StudioError.BadField("favourite", $"carries no {key}; it cannot be made again");
-        var step = Need("noisette:checkpoint_step");
-        if (!long.TryParse(step, NumberStyles.None, CultureInfo.InvariantCulture, out _)) throw StudioError.BadField("favourite", "has an unreadable checkpoint step");
-        if (!Directory.Exists(new Noisette.IO.RunFolder(runPath).CheckpointDir(long.Parse(step, CultureInfo.InvariantCulture))))
-            throw StudioError.Conflict($"the checkpoint of step {step} that made this favourite is no longer in the run (older checkpoints are removed as training goes on)");
-        if (text.GetValueOrDefault("noisette:weights", "ema") != "ema")
+        Provenance p;
+        try { p = Provenance.FromText(PngText.Read(file), Path.GetFileName(file)); }
+        catch (NoisetteInputException e) { throw StudioError.BadField("favourite", e.Message + "; it cannot be made again"); }
+        if (!Directory.Exists(new Noisette.IO.RunFolder(runPath).CheckpointDir(p.CheckpointStep)))
+            throw StudioError.Conflict($"the checkpoint of step {p.CheckpointStep} that made this favourite is no longer in the run (older checkpoints are removed as training goes on)");
+        if (p.Weights != "ema")
             throw StudioError.Conflict("this favourite was made from the raw weights; the studio makes images from the averaged (EMA) weights");
-        var request = new SampleRequest
+        return (file, p);
+    }
+
+    /// <summary>
+    /// Makes a favourite again from its provenance (checkpoint step, sampler, steps, η, seed, and class and guidance,
+    /// or the edit's input and strength, or the inpainting's input, mask and jumps) and compares the bytes.
+    /// </summary>
+    public async Task<RegenerateResult> RegenerateAsync(string runPath, string? favourite, CancellationToken cancel)
+    {
+        var (file, p) = ReadFavourite(runPath, favourite);
+        if (p.Kind is not (Provenance.Sample or Provenance.Edit or Provenance.Inpaint))
+            throw StudioError.BadField("favourite", $"is a {p.Kind}; only single pictures, edits and inpaintings can be made again");
+        if (p.Kind is Provenance.Edit or Provenance.Inpaint)
         {
-            Count = 1,
-            Seed = long.Parse(Need("noisette:seed"), CultureInfo.InvariantCulture),
-            Sampler = Need("noisette:sampler"),
-            Steps = int.Parse(Need("noisette:steps"), CultureInfo.InvariantCulture),
-            Eta = double.Parse(Need("noisette:eta"), CultureInfo.InvariantCulture),
-        };
-        await gate.WaitAsync(cancel);
-        try
-        {
-            return await Task.Run(() =>
-            {
-                var model = Load(runPath, step);
-                var folder = "regenerated-" + DateTimeOffset.UtcNow.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture);
-                var outDir = Path.Combine(runPath, "generated", folder);
-                var result = SamplePipeline.Run(model, request, outDir);
-                bool same = File.ReadAllBytes(result.Files[0]).AsSpan().SequenceEqual(File.ReadAllBytes(file));
-                var image = Describe(Path.GetFileName(runPath), runPath, result.Files[0], FavouriteHashes(runPath));
-                return new RegenerateResult(Path.GetFileName(file), image, same,
-                    same ? "made again: the same bytes as the favourite" : "made again, but the bytes differ from the favourite");
-            }, CancellationToken.None);
+            CheckInput(p.Input, p.InputSha256, "input picture");
+            if (p.Kind == Provenance.Inpaint) CheckInput(p.Mask, p.MaskSha256, "mask");
         }
-        finally { gate.Release(); }
+        var step = p.CheckpointStep.ToString(CultureInfo.InvariantCulture);
+        return await Exclusive(cancel, () =>
+        {
+            var model = Load(runPath, step);
+            var outDir = NewBatchDir(runPath, "regenerated");
+            var result = p.Kind switch
+            {
+                Provenance.Edit => Edit.ToFolder(model, new EditRequest
+                {
+                    ImagePath = p.Input!, Strength = p.Strength ?? 0.5, Seed = p.Seed, Sampler = p.Sampler, Steps = p.Steps, Eta = p.Eta,
+                }, outDir),
+                Provenance.Inpaint => Inpaint.ToFolder(model, new InpaintRequest
+                {
+                    ImagePath = p.Input!, MaskPath = p.Mask!, Seed = p.Seed, Sampler = p.Sampler, Steps = p.Steps, Eta = p.Eta,
+                    Jumps = p.Jumps ?? 1, JumpLength = p.JumpLength ?? 1,
+                }, outDir),
+                _ => SamplePipeline.Run(model, new SampleRequest
+                {
+                    Seeds = [p.Seed], Sampler = p.Sampler, Steps = p.Steps, Eta = p.Eta,
+                    Classes = p.Class is null ? [] : [p.Class], Guidance = p.Guidance ?? 2.0,
+                }, outDir),
+            };
+            bool same = File.ReadAllBytes(result.Files[0]).AsSpan().SequenceEqual(File.ReadAllBytes(file));
+            var image = Describe(Path.GetFileName(runPath), runPath, result.Files[0], FavouriteHashes(runPath));
+            return new RegenerateResult(Path.GetFileName(file), image, same,
+                same ? "made again: the same bytes as the favourite" : "made again, but the bytes differ from the favourite");
+        });
+
+        static void CheckInput(string? path, string? sha, string what)
+        {
+            if (path is null || !File.Exists(path)) throw StudioError.Conflict($"the {what} this favourite was made from is no longer there");
+            if (sha is not null && Provenance.FileSha256(path) != sha) throw StudioError.Conflict($"the {what} this favourite was made from has changed since");
+        }
+    }
+
+    /// <summary>
+    /// Variations of a favourite picture: the same checkpoint, sampler, steps, η, class and guidance, from the seeds
+    /// around its own (seed − spread … seed + spread, without the favourite's seed and never below 0).
+    /// </summary>
+    public async Task<GalleryBatch> VariationsAsync(string runPath, string? favourite, int spread, CancellationToken cancel)
+    {
+        var (_, p) = ReadFavourite(runPath, favourite);
+        if (p.Kind != Provenance.Sample) throw StudioError.BadField("favourite", $"is a {p.Kind}; variations are made of generated pictures");
+        var seeds = Enumerable.Range(-spread, 2 * spread + 1).Select(d => p.Seed + d).Where(s => s >= 0 && s != p.Seed).ToArray();
+        var step = p.CheckpointStep.ToString(CultureInfo.InvariantCulture);
+        return await Exclusive(cancel, () =>
+        {
+            var model = Load(runPath, step);
+            var outDir = NewBatchDir(runPath, "variations");
+            SamplePipeline.Run(model, new SampleRequest
+            {
+                Seeds = seeds, Sampler = p.Sampler, Steps = p.Steps, Eta = p.Eta,
+                Classes = p.Class is null ? [] : [p.Class], Guidance = p.Guidance ?? 2.0,
+            }, outDir);
+            DropGrids(outDir);
+            return Batch(runPath, outDir);
+        });
     }
 
     /// <summary>A zip of the PNGs of one folder of the run (a generated batch or favourites/).</summary>

@@ -15,7 +15,8 @@ public sealed record MetricPoint(long Step, double? Loss, double? ValidationLoss
 
 public sealed record RunDetail(
     RunView Run, JobView? Job, IReadOnlyDictionary<string, string> Settings, IReadOnlyList<CheckpointView> Checkpoints,
-    IReadOnlyList<GridView> Grids, IReadOnlyList<MetricPoint> Metrics, long? BestStep, string? Hint, IReadOnlyList<string> LogTail);
+    IReadOnlyList<GridView> Grids, IReadOnlyList<MetricPoint> Metrics, long? BestStep, string? Hint, IReadOnlyList<string> LogTail,
+    IReadOnlyList<string>? ClassNames = null, int? ImageSize = null, bool Gray = false);
 
 /// <summary>
 /// Reads run folders for the pages: every folder under workspace/runs/ with its state — training, queued, finished,
@@ -105,6 +106,7 @@ public sealed class RunCatalog(Workspace workspace, TrainingQueue queue, Dataset
             settings["pictures"] = config.Run.DataPath;
             settings["training / validation images"] = $"{config.Run.TrainImages} / {config.Run.ValidationImages}";
             if (config.Run.InitFrom is not null) settings["fine-tuned from"] = config.Run.InitFrom;
+            if (t.ClassNames is { } classes) settings["classes"] = $"{classes.Length} from subfolders: {string.Join(", ", classes)}";
         }
         var byStep = checkpoints.ToDictionary(c => c.Step);
         var grids = new List<GridView>();
@@ -118,7 +120,8 @@ public sealed class RunCatalog(Workspace workspace, TrainingQueue queue, Dataset
         grids.Sort((a, b) => a.Step.CompareTo(b.Step));
         var withVal = checkpoints.Where(c => c.Usable && c.ValidationLoss is not null).ToList();
         long? best = withVal.Count == 0 ? null : withVal.MinBy(c => c.ValidationLoss)!.Step;
-        return new RunDetail(view, queue.Find(name), settings, checkpoints, grids, Metrics(run), best, Hint(run), LogTail(run, 12));
+        return new RunDetail(view, queue.Find(name), settings, checkpoints, grids, Metrics(run), best, Hint(run), LogTail(run, 12),
+            config?.Training.ClassNames, config?.Training.Model.ImageSize, config?.Training.Model.InChannels == 1);
     }
 
     public static string GridUrl(string run, long step) => $"/api/runs/{Uri.EscapeDataString(run)}/grid/{step}";

@@ -74,6 +74,7 @@ public static class StudioHost
         builder.Services.AddHostedService(sp => sp.GetRequiredService<TrainingQueue>());
         builder.Services.AddSingleton<RunCatalog>();
         builder.Services.AddSingleton<GenerationService>();
+        builder.Services.AddSingleton<TrainingEstimates>();
 
         var app = builder.Build();
         app.Use(Guard);

@@ -145,6 +145,16 @@ async function DatasetsPage(main, [selected]) {
       <p class="hint">Every picture is checked before it is kept; files that are not pictures are refused with the reason.</p>
       <button type="submit">Upload</button>
     </form>
+    <form class="card" id="glyph-form">
+      <h2>Draw letters from fonts</h2>
+      <div class="field"><label for="gl-fonts">Folder of fonts (.ttf, .otf)</label>
+        <input id="gl-fonts" name="fonts" type="text" required placeholder="/usr/share/fonts" autocomplete="off"></div>
+      <div class="field"><label for="gl-chars">Characters to draw</label><input id="gl-chars" name="chars" type="text" required value="ABC" autocomplete="off"></div>
+      <div class="field"><label for="gl-size">Picture size (px)</label><input id="gl-size" name="image_size" type="number" min="8" max="1024" value="64" inputmode="numeric"></div>
+      <div class="field"><label for="gl-name">Name of the new dataset</label><input id="gl-name" name="name" type="text" required value="glyphs" autocomplete="off"></div>
+      <p class="hint">Every font is drawn with the same cap height and baseline, one subfolder per character. The font folder is only read.</p>
+      <button type="submit">Draw the glyphs</button>
+    </form>
   </div>
   <div id="report" aria-live="polite"></div>`;
 
@@ -171,6 +181,13 @@ async function DatasetsPage(main, [selected]) {
     const r = await api("/api/datasets/upload", { form: f });
     const refused = r.rejected.length ? ` ${r.rejected.length} file(s) refused: ${r.rejected.slice(0, 5).map(x => `${x.file} (${x.reason})`).join("; ")}` : "";
     notify(`Dataset ${r.name} created with ${r.kept} picture(s).${refused}`, r.rejected.length ? "error" : "ok");
+    location.hash = `#/datasets/${enc(r.name)}`;
+  });
+
+  onSubmit($("#glyph-form"), async f => {
+    notify("Drawing the glyphs of every font…");
+    const r = await api("/api/datasets/glyphs", { form: f });
+    notify(r.message.charAt(0).toUpperCase() + r.message.slice(1) + ".", r.failed.length ? "error" : "ok");
     location.hash = `#/datasets/${enc(r.name)}`;
   });
 
@@ -223,8 +240,19 @@ async function showReport(name, refresh) {
       <dt>Flagged pictures</dt><dd>${r.flagged}</dd>
       ${r.ignored ? `<dt>Other files (ignored)</dt><dd>${r.ignored}</dd>` : ""}
     </dl>
+    ${r.classes ? `<p id="report-classes">Classes from subfolders: ${r.classes.length} (${esc(r.classes.join(", "))}). A training can learn them, so you can later ask for one class.</p>` : ""}
     <div class="actions"><a class="button" href="#/train?dataset=${enc(r.name)}">Train on ${esc(r.name)}</a>
       <button type="button" class="secondary" id="recheck">Check again</button></div>
+    <details id="prepare"><summary>Prepare a tidy copy (align and resize)</summary>
+      <form id="prepare-form">
+        <p class="hint">Writes a new dataset in the workspace: every picture brought to one size, its drawing set on a common baseline or centred. ${esc(r.name)} is not changed.</p>
+        <div class="field"><label for="pr-name">Name of the new dataset</label><input id="pr-name" name="new_name" type="text" value="${esc(r.name)}-prepared" autocomplete="off"></div>
+        <div class="field"><label for="pr-align">Alignment</label><select id="pr-align" name="align">
+          <option value="baseline">On a common baseline, centred across (letters)</option><option value="center">Centred both ways</option><option value="none">Leave where it is (only resize)</option></select></div>
+        <div class="field"><label for="pr-height">Height of the drawing, % of the picture (optional)</label><input id="pr-height" name="target_height" type="text" inputmode="decimal" placeholder="keep each as it is"></div>
+        <div class="field"><label for="pr-size">Picture size (px)</label><input id="pr-size" name="image_size" type="number" min="8" max="1024" value="${r.sizes && Object.keys(r.sizes).some(k => k.startsWith("32")) ? 32 : 64}" inputmode="numeric"></div>
+        <button type="submit">Prepare the copy</button>
+      </form></details>
     <h3>Findings</h3>
     ${r.problems.length ? r.problems.map(p => `<div class="problem ${esc(p.severity)}"><p><strong>${esc(p.severity)}</strong>: ${esc(p.message)}</p>
         ${p.files.length ? thumbs(p.files) : ""}${p.more ? `<p class="hint">and ${p.more} more</p>` : ""}</div>`).join("") : `<p>Nothing to report: the pictures look consistent.</p>`}
@@ -232,6 +260,12 @@ async function showReport(name, refresh) {
     <h3>A few of the pictures</h3>${thumbs(r.samples.filter(Boolean).map(u => ({ url: u, path: decodeURIComponent(u.split("path=")[1] || "") })))}
   </section>`;
   $("#recheck").addEventListener("click", () => showReport(name, true));
+  onSubmit($("#prepare-form"), async f => {
+    notify("Preparing the copy…");
+    const p = await api(`/api/datasets/${enc(r.name)}/prepare`, { form: f });
+    notify(p.message.charAt(0).toUpperCase() + p.message.slice(1) + ".", "ok");
+    location.hash = `#/datasets/${enc(p.name)}`;
+  });
 }
 
 // ------------------------------------------------------------------ new training
@@ -254,6 +288,7 @@ async function TrainPage(main, _, params) {
       <div class="field"><label for="t-steps">Steps</label><input id="t-steps" name="steps" type="number" min="1" value="2000" inputmode="numeric"></div>
       <label class="choice"><input type="radio" name="length" value="until-stopped"><span>Until I stop it</span></label>
     </fieldset>
+    <div id="t-classes" class="field" hidden></div>
     <div class="field"><label for="t-every">Save a checkpoint and a sample grid every … steps</label><input id="t-every" name="checkpoint_every" type="number" min="1" value="200" inputmode="numeric"></div>
     <div class="field"><label for="t-name">Name of the run (optional)</label><input id="t-name" name="name" type="text" autocomplete="off"></div>
     <details><summary>Start from an existing run (fine-tune)</summary>
@@ -272,19 +307,57 @@ async function TrainPage(main, _, params) {
     <button type="submit">Start training</button>
   </form>`;
   const form = $("#train-form");
+  // The estimate: a few real training steps of the model, timed by the studio (cached per model and batch).
+  const measured = new Map();
+  const asking = new Set();
   const estimate = () => {
     const f = new FormData(form);
     const p = studio.presets.find(x => x.name === f.get("preset"));
     const batch = Number(f.get("batch")) || p.defaultBatch;
     const steps = f.get("length") === "steps" ? Number(f.get("steps")) : null;
-    $("#t-estimate").textContent = !p.measuredImagesPerSecond
-      ? `No run of “${p.title}” on this computer yet: the first one tells how long it takes.`
-      : steps ? `Estimate from the last “${p.title}” run here: about ${fmtTime(steps * batch / p.measuredImagesPerSecond)}.`
+    const threads = Number(f.get("threads")) || 0;
+    const key = `${p.name}/${batch}/${threads}`;
+    const m = measured.get(key);
+    const out = $("#t-estimate");
+    if (m && m.measured) {
+      out.textContent = steps ? `About ${fmtTime(steps * m.secondsPerStep)} for ${steps} steps of “${p.title}” (measured on this computer: ${m.imagesPerSecond.toFixed(1)} pictures per second).`
+        : `“${p.title}” trains ${m.imagesPerSecond.toFixed(1)} pictures per second on this computer; stop it when the samples please you.`;
+      out.dataset.measured = "true";
+      return;
+    }
+    out.dataset.measured = "false";
+    const why = m && m.reason ? ` (${m.reason})` : "";
+    out.textContent = !p.measuredImagesPerSecond
+      ? (m ? `No time estimate for “${p.title}”${why}.` : `Measuring “${p.title}” on this computer…`)
+      : steps ? `Estimate from the last “${p.title}” run here: about ${fmtTime(steps * batch / p.measuredImagesPerSecond)}${why}.`
       : `“${p.title}” managed ${p.measuredImagesPerSecond.toFixed(1)} pictures per second here; stop it when the samples please you.`;
+    if (!m && !asking.has(key)) {
+      asking.add(key);
+      api("/api/estimate", { form: { preset: p.name, batch, threads } })
+        .then(r => measured.set(key, r))
+        .catch(e => measured.set(key, { measured: false, reason: e.message }))
+        .finally(() => { asking.delete(key); if (document.body.contains(form)) estimate(); });
+    }
   };
   form.addEventListener("input", estimate);
   form.addEventListener("change", estimate);
   estimate();
+  // Classes: offered when every picture of the dataset sits in one of two or more subfolders.
+  const classes = async () => {
+    const box = $("#t-classes"), ds = form.elements.dataset.value;
+    box.hidden = true; box.innerHTML = "";
+    if (!ds) return;
+    try {
+      const r = await api(`/api/datasets/${enc(ds)}/report`);
+      if (form.elements.dataset.value !== ds || !r.classes) return;
+      box.innerHTML = `<label class="choice"><input type="checkbox" name="classes" value="subfolders" id="t-classes-on">
+        <span>Learn classes from the subfolders: ${r.classes.length} (${esc(r.classes.slice(0, 12).join(", "))}${r.classes.length > 12 ? ", …" : ""})</span>
+        <span class="hint">Then Generate can ask for one class, or all of them.</span></label>`;
+      box.hidden = false;
+    } catch { /* the report shows its own errors on the Datasets page */ }
+  };
+  form.elements.dataset?.addEventListener("change", classes);
+  classes();
   onSubmit(form, async f => {
     const r = await api("/api/runs", { form: f });
     notify(r.message, r.queued ? "info" : "ok");
@@ -474,39 +547,21 @@ async function GeneratePage(main, [name], params) {
         <div class="field"><label for="g-seed-to">Or up to seed (optional, a range)</label><input id="g-seed-to" name="seed_to" type="number" min="0" inputmode="numeric"></div>
         <div class="field"><label for="g-eta">DDIM η (0 = the same picture for a seed every time)</label><input id="g-eta" name="eta" type="text" inputmode="decimal" value="0"></div>
       </div>
+      ${d.classNames ? `<div>
+        <div class="field"><label for="g-class">Class</label><select id="g-class" name="class"><option value="all">all classes (one row each)</option>
+          ${d.classNames.map(c => `<option value="${esc(c)}">${esc(c)}</option>`).join("")}<option value="">none (the model's unconditional guess)</option></select></div>
+        <div class="field"><label for="g-guidance">Guidance (how strongly the class is followed; 1 = plain, 2–4 usual)</label><input id="g-guidance" name="guidance" type="text" inputmode="decimal" value="2"></div>
+      </div>` : ""}
     </div>
     <button type="submit">Generate</button> <span id="g-status" class="hint" role="status"></span>
   </form>
-  <section><h2>Favourites</h2><p class="hint">A star copies the picture, with the settings that made it, to the run's favourites folder.</p>
+  <section><h2>Favourites</h2><p class="hint">A star copies the picture, with the settings that made it, to the run's favourites folder.
+    “Variations” makes pictures from the seeds around a favourite's, with all its other settings.</p>
     <div class="gallery" id="g-favs"></div><p id="g-regen" role="status" aria-live="polite"></p></section>
   <section><h2>Gallery</h2><div id="g-gallery"></div></section>`;
   $("#g-run").addEventListener("change", e => { location.hash = `#/generate/${enc(e.target.value)}`; });
 
-  const card = (img, fav) => `<figure data-path="${esc(img.path)}"><a href="${esc(img.url)}" target="_blank" rel="noopener"><img src="${esc(img.url)}" alt="Seed ${img.seed ?? "?"}, checkpoint step ${img.step ?? "?"}" loading="lazy"></a>
-    <figcaption>seed ${img.seed ?? "?"} · step ${img.step ?? "?"}
-      ${fav ? `<button type="button" data-regen="${esc(img.path.replace(/^favourites\//, ""))}">Make again</button>`
-            : `<button type="button" class="star" data-star="${esc(img.path)}" aria-pressed="${img.favourite}" aria-label="${img.favourite ? "A favourite" : "Star"}: seed ${img.seed ?? "?"}">${img.favourite ? "★" : "☆"}</button>`}
-      <a href="${esc(img.url)}?download=true" download>PNG</a></figcaption></figure>`;
-  async function gallery() {
-    const g = await api(`/api/runs/${enc(name)}/gallery`);
-    $("#g-favs").innerHTML = g.favourites.images.length ? g.favourites.images.map(i => card(i, true)).join("")
-      + `<p><a class="button secondary" href="/api/runs/${enc(name)}/zip?folder=favourites" download>Download favourites (zip)</a></p>` : `<p class="muted">No favourite yet.</p>`;
-    $("#g-gallery").innerHTML = g.batches.length ? g.batches.map(b => `<h3>${esc(b.title)}</h3><div class="gallery">${b.images.map(i => card(i, false)).join("")}</div>
-      <p><a class="button secondary" href="/api/runs/${enc(name)}/zip?folder=${enc(b.folder)}" download>Download these (zip)</a></p>`).join("") : `<p class="muted">Nothing generated yet.</p>`;
-    $$("[data-star]").forEach(b => b.addEventListener("click", async () => {
-      try { await api(`/api/runs/${enc(name)}/star`, { form: { path: b.dataset.star } }); notify("Starred: copied to favourites with its settings.", "ok"); await gallery(); }
-      catch (e) { notify(e.message, "error"); }
-    }));
-    $$("[data-regen]").forEach(b => b.addEventListener("click", async () => {
-      b.disabled = true; $("#g-regen").textContent = "Making it again…";
-      try {
-        const r = await api(`/api/runs/${enc(name)}/regenerate`, { form: { favourite: b.dataset.regen } });
-        $("#g-regen").innerHTML = `<span id="regen-verdict" data-same="${r.sameBytes}">${r.sameBytes ? "✓ " : "✗ "}${esc(r.message)}</span> <img src="${esc(r.image.url)}" alt="The favourite made again" width="64" style="image-rendering:pixelated;vertical-align:middle">`;
-        await gallery();
-      } catch (e) { $("#g-regen").textContent = e.message; }
-      finally { b.disabled = false; }
-    }));
-  }
+  const gallery = () => showGallery(name, $("#g-favs"), $("#g-gallery"), $("#g-regen"));
   onSubmit($("#g-form"), async f => {
     f.delete("run");
     $("#g-status").textContent = "Generating…";
@@ -517,16 +572,206 @@ async function GeneratePage(main, [name], params) {
   await gallery();
 }
 
+/** The favourites and the generated batches of a run, with star, un-star, make again, variations and downloads. */
+async function showGallery(name, favs, galleryBox, status, filter = () => true) {
+  const describe = img => {
+    const what = img.kind === "edit" ? `edit, strength ${img.strength ?? "?"}` : img.kind === "inpaint" ? "inpainting" : null;
+    return `${what ? esc(what) + " · " : ""}${img.class != null ? `class ${esc(img.class)} · ` : ""}seed ${img.seed ?? "?"} · step ${img.step ?? "?"}`;
+  };
+  const card = (img, fav) => `<figure data-path="${esc(img.path)}" data-kind="${esc(img.kind)}"><a href="${esc(img.url)}" target="_blank" rel="noopener"><img src="${esc(img.url)}" alt="${img.kind === "sample" ? "Picture" : img.kind === "edit" ? "Edited picture" : "Inpainted picture"}, seed ${img.seed ?? "?"}, checkpoint step ${img.step ?? "?"}" loading="lazy"></a>
+    <figcaption>${describe(img)}
+      ${fav ? `<button type="button" data-regen="${esc(img.path.replace(/^favourites\//, ""))}">Make again</button>
+               ${img.kind === "sample" ? `<button type="button" class="secondary" data-vary="${esc(img.path.replace(/^favourites\//, ""))}">Variations</button>` : ""}
+               <button type="button" class="star" aria-pressed="true" data-unstar="${esc(img.path.replace(/^favourites\//, ""))}" aria-label="Remove the star: seed ${img.seed ?? "?"}">★</button>`
+            : `<button type="button" class="star" data-star="${esc(img.path)}" aria-pressed="${img.favourite}" aria-label="${img.favourite ? "A favourite" : "Star"}: seed ${img.seed ?? "?"}">${img.favourite ? "★" : "☆"}</button>`}
+      <a href="${esc(img.url)}?download=true" download>PNG</a></figcaption></figure>`;
+  const g = await api(`/api/runs/${enc(name)}/gallery`);
+  const batches = g.batches.filter(filter);
+  favs.innerHTML = g.favourites.images.length ? g.favourites.images.map(i => card(i, true)).join("")
+    + `<p><a class="button secondary" href="/api/runs/${enc(name)}/zip?folder=favourites" download>Download favourites (zip)</a></p>` : `<p class="muted">No favourite yet.</p>`;
+  galleryBox.innerHTML = batches.length ? batches.map(b => `<h3>${esc(b.title)}</h3><div class="gallery">${b.images.map(i => card(i, false)).join("")}</div>
+    <p><a class="button secondary" href="/api/runs/${enc(name)}/zip?folder=${enc(b.folder)}" download>Download these (zip)</a></p>`).join("") : `<p class="muted">Nothing made yet.</p>`;
+  const again = () => showGallery(name, favs, galleryBox, status, filter);
+  $$("[data-star]", galleryBox).forEach(b => b.addEventListener("click", async () => {
+    try { await api(`/api/runs/${enc(name)}/star`, { form: { path: b.dataset.star } }); notify("Starred: copied to favourites with its settings.", "ok"); await again(); }
+    catch (e) { notify(e.message, "error"); }
+  }));
+  $$("[data-unstar]", favs).forEach(b => b.addEventListener("click", async () => {
+    try { const r = await api(`/api/runs/${enc(name)}/unstar`, { form: { favourite: b.dataset.unstar } }); notify(r.message.charAt(0).toUpperCase() + r.message.slice(1) + ".", "ok"); await again(); }
+    catch (e) { notify(e.message, "error"); }
+  }));
+  $$("[data-vary]", favs).forEach(b => b.addEventListener("click", async () => {
+    b.disabled = true; status.textContent = "Making variations…";
+    try { const r = await api(`/api/runs/${enc(name)}/variations`, { form: { favourite: b.dataset.vary } }); status.textContent = `Made ${r.images.length} variation(s) from the seeds around it.`; await again(); }
+    catch (e) { status.textContent = e.message; }
+    finally { b.disabled = false; }
+  }));
+  $$("[data-regen]", favs).forEach(b => b.addEventListener("click", async () => {
+    b.disabled = true; status.textContent = "Making it again…";
+    try {
+      const r = await api(`/api/runs/${enc(name)}/regenerate`, { form: { favourite: b.dataset.regen } });
+      status.innerHTML = `<span id="regen-verdict" data-same="${r.sameBytes}">${r.sameBytes ? "✓ " : "✗ "}${esc(r.message)}</span> <img src="${esc(r.image.url)}" alt="The favourite made again" width="64" style="image-rendering:pixelated;vertical-align:middle">`;
+      await again();
+    } catch (e) { status.textContent = e.message; }
+    finally { b.disabled = false; }
+  }));
+  return g;
+}
+
 // ------------------------------------------------------------------ edit and inpaint
 
-async function EditPage(main) {
+async function EditPage(main, [name], params) {
+  const { runs } = await api("/api/runs");
+  const usable = runs.filter(r => r.latestCheckpoint != null);
+  if (!name && usable.length) name = usable[0].name;
+  if (!studio.editAvailable || !name) {
+    main.innerHTML = `<h1>Edit and inpaint</h1><p class="coming" id="edit-coming">No run has a checkpoint yet. <a href="#/train">Start a training</a>; once it has saved a checkpoint, you can redraw pictures with it here.</p>`;
+    return;
+  }
+  const d = await api(`/api/runs/${enc(name)}`);
+  const g = await api(`/api/runs/${enc(name)}/gallery`);
+  const own = g.favourites.images.concat(g.batches.flatMap(b => b.images)).filter((x, i, all) => all.findIndex(y => y.path === x.path) === i).slice(0, 60);
+  const cps = d.checkpoints.filter(c => c.usable);
+  const mode = params.get("mode") === "inpaint" ? "inpaint" : "edit";
   main.innerHTML = `
   <h1>Edit and inpaint</h1>
-  <div class="coming" id="edit-coming">
-    <p><strong>Coming.</strong> This page will let you upload a picture and redraw it with a strength, or paint a mask with a brush and let a run fill it in.
-    It opens as soon as the editing and inpainting pipelines are part of Noisette.</p>
-    <p>Until then: <a href="#/generate">generate</a> from a checkpoint and star the pictures you like.</p>
-  </div>`;
+  <form class="card" id="e-form">
+    <div class="cols">
+      <div>
+        <div class="field"><label for="e-run">Run</label><select id="e-run" name="run">${usable.map(r => `<option value="${esc(r.name)}" ${r.name === name ? "selected" : ""}>${esc(r.name)}</option>`).join("")}</select></div>
+        <div class="field"><label for="e-checkpoint">Checkpoint</label><select id="e-checkpoint" name="checkpoint"><option value="latest">latest</option>
+          ${cps.map(c => `<option value="${c.step}">step ${c.step}</option>`).join("")}</select></div>
+        <fieldset><legend>What to do</legend>
+          <label class="choice"><input type="radio" name="mode" value="edit" ${mode === "edit" ? "checked" : ""}><strong>Redraw the whole picture</strong>
+            <span class="hint">The strength says how much may change: low keeps the shapes, high keeps little.</span></label>
+          <label class="choice"><input type="radio" name="mode" value="inpaint" ${mode === "inpaint" ? "checked" : ""}><strong>Fill in a painted area</strong>
+            <span class="hint">Paint over what should be made anew (white in the mask); the rest stays exactly as it is.</span></label>
+        </fieldset>
+        <div class="field"><label for="e-image">Picture to start from (upload)</label>
+          <input id="e-image" name="image" type="file" accept="image/png,image/jpeg,image/webp,image/gif,image/bmp"></div>
+        <div class="field"><label for="e-source">Or one of this run's pictures</label><select id="e-source" name="source"><option value="">—</option>
+          ${own.map(i => `<option value="${esc(i.path)}">${esc(i.path.startsWith("favourites/") ? "★ " : "")}${esc(i.class != null ? i.class + ", " : "")}seed ${i.seed ?? "?"}, step ${i.step ?? "?"} (${esc(i.path.split("/").slice(-2, -1)[0] || "")})</option>`).join("")}</select></div>
+      </div>
+      <div>
+        <div class="paint" id="e-paint">
+          <canvas id="e-picture" width="256" height="256" aria-hidden="true"></canvas>
+          <canvas id="e-mask-view" width="256" height="256" role="img" aria-label="The picture; in fill-in mode, paint on it with the pointer"></canvas>
+          <p class="muted" id="e-empty">Choose a picture to see it here.</p>
+        </div>
+        <div id="e-mask-tools" class="actions">
+          <div class="inline-field"><label for="e-brush">Brush size</label><input id="e-brush" type="range" min="4" max="96" value="28"></div>
+          <div class="inline-field"><label for="e-quick">Quick mask</label><select id="e-quick">
+            <option value="center">centre square</option><option value="left">left half</option><option value="right">right half</option>
+            <option value="top">top half</option><option value="bottom">bottom half</option></select></div>
+          <button type="button" class="secondary" id="e-quick-apply">Add to the mask</button>
+          <button type="button" class="secondary" id="e-clear">Clear the mask</button>
+        </div>
+      </div>
+      <div>
+        <div class="field" id="e-strength-field"><label for="e-strength">Strength: <output id="e-strength-out">0.5</output></label>
+          <input id="e-strength" name="strength" type="range" min="0" max="1" step="0.05" value="0.5"></div>
+        <div class="field inpaint-only"><label for="e-jumps">Resampling rounds (1 = none; more blends better, slower)</label><input id="e-jumps" name="jumps" type="number" min="1" max="20" value="5" inputmode="numeric"></div>
+        <div class="field inpaint-only"><label for="e-jump-length">Jump length (steps)</label><input id="e-jump-length" name="jump_length" type="number" min="1" max="100" value="5" inputmode="numeric"></div>
+        <div class="field"><label for="e-sampler">Sampler</label><select id="e-sampler" name="sampler">${studio.samplers.map(x => `<option>${esc(x)}</option>`).join("")}</select></div>
+        <div class="field"><label for="e-steps">Sampling steps (0 = the sampler's default)</label><input id="e-steps" name="steps" type="number" min="0" max="1000" value="0" inputmode="numeric"></div>
+        <div class="field"><label for="e-seed">Seed</label><input id="e-seed" name="seed" type="number" min="0" value="0" inputmode="numeric"></div>
+        <div class="field"><label for="e-count">How many versions (seed, seed+1, …)</label><input id="e-count" name="count" type="number" min="1" max="16" value="4" inputmode="numeric"></div>
+      </div>
+    </div>
+    <button type="submit" id="e-submit">Redraw</button> <span id="e-status" class="hint" role="status"></span>
+  </form>
+  <section><h2>Favourites</h2><div class="gallery" id="e-favs"></div><p id="e-regen" role="status" aria-live="polite"></p></section>
+  <section><h2>Edits and inpaintings</h2><p class="hint">Each picture carries its settings, the strength or mask, and where its input is kept (the run's inputs folder).</p><div id="e-gallery"></div></section>`;
+  $("#e-run").addEventListener("change", e => { location.hash = `#/edit/${enc(e.target.value)}`; });
+
+  const form = $("#e-form");
+  const picture = $("#e-picture"), view = $("#e-mask-view");
+  const pctx = picture.getContext("2d"), vctx = view.getContext("2d");
+  const mask = document.createElement("canvas");
+  mask.width = mask.height = 256;
+  const mctx = mask.getContext("2d");
+  let hasPicture = false, painted = false;
+  const clearMask = () => { mctx.fillStyle = "#000"; mctx.fillRect(0, 0, 256, 256); vctx.clearRect(0, 0, 256, 256); painted = false; };
+  clearMask();
+  const currentMode = () => form.elements.mode.value;
+  const sync = () => {
+    const inpaint = currentMode() === "inpaint";
+    $$(".inpaint-only").forEach(e => e.hidden = !inpaint);
+    $("#e-strength-field").hidden = inpaint;
+    $("#e-mask-tools").hidden = !inpaint;
+    view.classList.toggle("painting", inpaint);
+    view.style.visibility = inpaint ? "visible" : "hidden";
+    $("#e-submit").textContent = inpaint ? "Fill in" : "Redraw";
+    form.elements.sampler.value = inpaint ? "ddpm" : "ddim";
+    $("#e-strength-out").textContent = form.elements.strength.value;
+  };
+  form.addEventListener("change", e => { if (e.target.name === "mode") sync(); });
+  form.elements.strength.addEventListener("input", () => { $("#e-strength-out").textContent = form.elements.strength.value; });
+  sync();
+
+  const show = src => new Promise((resolve, reject) => {
+    const img = new Image();
+    img.onload = () => {
+      pctx.imageSmoothingEnabled = false;
+      pctx.fillStyle = "#fff"; pctx.fillRect(0, 0, 256, 256);
+      pctx.drawImage(img, 0, 0, 256, 256);
+      hasPicture = true; $("#e-empty").hidden = true; clearMask(); resolve();
+    };
+    img.onerror = () => reject(new Error("this picture cannot be shown"));
+    img.src = src;
+  });
+  form.elements.image.addEventListener("change", () => {
+    const file = form.elements.image.files[0];
+    if (file) { form.elements.source.value = ""; show(URL.createObjectURL(file)).catch(e => notify(e.message, "error")); }
+  });
+  form.elements.source.addEventListener("change", () => {
+    const pick = own.find(i => i.path === form.elements.source.value);
+    if (pick) { form.elements.image.value = ""; show(pick.url).catch(e => notify(e.message, "error")); }
+  });
+
+  // The brush: white on the (hidden) mask, translucent red on the picture.
+  const stroke = (from, to) => {
+    const w = Number($("#e-brush").value);
+    for (const [ctx, colour] of [[mctx, "#fff"], [vctx, "rgba(230, 30, 90, .55)"]]) {
+      ctx.strokeStyle = colour; ctx.lineWidth = w; ctx.lineCap = "round"; ctx.lineJoin = "round";
+      ctx.beginPath(); ctx.moveTo(from.x, from.y); ctx.lineTo(to.x, to.y); ctx.stroke();
+    }
+    painted = true;
+  };
+  const at = e => { const r = view.getBoundingClientRect(); return { x: (e.clientX - r.left) * 256 / r.width, y: (e.clientY - r.top) * 256 / r.height }; };
+  let last = null;
+  view.addEventListener("pointerdown", e => { if (currentMode() !== "inpaint") return; view.setPointerCapture(e.pointerId); last = at(e); stroke(last, last); });
+  view.addEventListener("pointermove", e => { if (!last) return; const p = at(e); stroke(last, p); last = p; });
+  const up = () => { last = null; };
+  view.addEventListener("pointerup", up); view.addEventListener("pointercancel", up);
+  $("#e-clear").addEventListener("click", clearMask);
+  $("#e-quick-apply").addEventListener("click", () => {
+    const area = { center: [64, 64, 128, 128], left: [0, 0, 128, 256], right: [128, 0, 128, 256], top: [0, 0, 256, 128], bottom: [0, 128, 256, 128] }[$("#e-quick").value];
+    mctx.fillStyle = "#fff"; mctx.fillRect(...area);
+    vctx.fillStyle = "rgba(230, 30, 90, .55)"; vctx.fillRect(...area);
+    painted = true;
+  });
+
+  const gallery = () => showGallery(name, $("#e-favs"), $("#e-gallery"), $("#e-regen"), b => b.images.some(i => i.kind === "edit" || i.kind === "inpaint"));
+  onSubmit(form, async f => {
+    const inpaint = currentMode() === "inpaint";
+    f.delete("run"); f.delete("mode");
+    if (!f.get("source")) f.delete("source");
+    if (!(f.get("image") instanceof File) || !f.get("image").size) f.delete("image");
+    if (inpaint) {
+      f.delete("strength");
+      if (!hasPicture) throw Object.assign(new Error("image: choose a picture first"), { field: "image" });
+      if (!painted) throw Object.assign(new Error("mask: paint the area to make anew, or add a quick mask"), { field: "jumps" });
+      f.append("mask", await new Promise(r => mask.toBlob(r, "image/png")), "mask.png");
+    } else { f.delete("jumps"); f.delete("jump_length"); }
+    $("#e-status").textContent = inpaint ? "Filling in…" : "Redrawing…";
+    try {
+      const b = await api(`/api/runs/${enc(name)}/${inpaint ? "inpaint" : "edit"}`, { form: f });
+      $("#e-status").textContent = `Made ${b.images.length} picture(s).`;
+    } catch (e) { $("#e-status").textContent = ""; throw e; }
+    await gallery();
+  });
+  await gallery();
 }
 
 // ------------------------------------------------------------------ start

@@ -1,5 +1,7 @@
 using System.IO.Compression;
 using System.Net;
+using System.Text.Json;
+using Noisette.Tests.Data;
 using Noisette.Data;
 using Noisette.Studio;
 using Microsoft.Extensions.DependencyInjection;
@@ -61,7 +63,7 @@ public class StudioApiTests
         Assert.Contains("--accent", await c.GetStringAsync("/app.css", Ct));
         var state = await (await c.GetAsync("/api/state", Ct)).Json();
         Assert.Contains(state.GetProperty("presets").EnumerateArray(), p => p.GetProperty("title").GetString() == "Quick look" && p.GetProperty("name").GetString() == "tiny");
-        Assert.False(state.GetProperty("editAvailable").GetBoolean());
+        Assert.True(state.GetProperty("editAvailable").GetBoolean());
     }
 
     [Fact]
@@ -373,6 +375,243 @@ public class StudioApiTests
         Assert.Equal(HttpStatusCode.BadRequest, (await c.GetAsync("/api/runs/letters/zip?folder=/tmp", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await c.GetAsync("/api/runs/letters/files/config.json", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await c.GetAsync("/api/runs/letters/files/generated/..%2F..%2Fconfig.json", Ct)).StatusCode);
+    }
+
+    private static MultipartFormDataContent Multipart(IEnumerable<(string Key, string Value)> fields, params (string Field, string FileName, byte[] Bytes)[] files)
+    {
+        var content = new MultipartFormDataContent();
+        foreach (var (k, v) in fields) content.Add(new StringContent(v), k);
+        foreach (var (field, fileName, bytes) in files)
+        {
+            var part = new ByteArrayContent(bytes);
+            part.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+            content.Add(part, field, fileName);
+        }
+        return content;
+    }
+
+    private static async Task<string?> Field(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        return (await response.Json()).GetProperty("field").GetString();
+    }
+
+    /// <summary>A gray mask: white (regenerate) in the left half.</summary>
+    private static byte[] Mask(int size = 32, bool white = true)
+    {
+        var px = new byte[size * size];
+        for (int i = 0; i < px.Length; i++) px[i] = (byte)(white && i % size < size / 2 ? 255 : 0);
+        return PngWriter.Encode(new PlanarImage(1, size, size, px));
+    }
+
+    [Fact]
+    public async Task EditAndInpaintKeepTheirInputsAndProvenance()
+    {
+        using var f = new StudioFactory();
+        using var c = f.Client();
+        var run = StudioTestData.MakeRun(f.Workspace, "letters", 2);
+        (string, string)[] quick = [("steps", "4"), ("count", "2"), ("seed", "3"), ("strength", "0.4")];
+
+        // Security and bad input: token, run name, fields, uploads that are not pictures, paths out of the run.
+        using (var anonymous = f.Client(token: false))
+            Assert.Equal(HttpStatusCode.Forbidden, (await anonymous.PostAsync("/api/runs/letters/edit", Multipart(quick, ("image", "a.png", Png())), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await c.PostAsync("/api/runs/..%2Fdatasets/edit", Multipart(quick, ("image", "a.png", Png())), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await c.PostAsync("/api/runs/other/edit", Multipart(quick, ("image", "a.png", Png())), Ct)).StatusCode);
+        Assert.Equal("strength", await Field(await c.PostAsync("/api/runs/letters/edit", Multipart([("strength", "1.5")], ("image", "a.png", Png())), Ct)));
+        Assert.Equal("count", await Field(await c.PostAsync("/api/runs/letters/edit", Multipart([("count", "500")], ("image", "a.png", Png())), Ct)));
+        Assert.Equal("image", await Field(await c.PostAsync("/api/runs/letters/edit", Multipart(quick), Ct)));
+        var text = await c.PostAsync("/api/runs/letters/edit", Multipart(quick, ("image", "notes.png", "not a picture"u8.ToArray())), Ct);
+        Assert.Equal("image", await Field(text));
+        Assert.False(Directory.Exists(Path.Combine(run, "inputs")) && Directory.EnumerateFiles(Path.Combine(run, "inputs")).Any());
+        var huge = PngWriter.Encode(new PlanarImage(1, 4100, 2, new byte[8200]));
+        Assert.Equal("image", await Field(await c.PostAsync("/api/runs/letters/edit", Multipart(quick, ("image", "wide.png", huge)), Ct)));
+        Assert.Equal("source", await Field(await c.PostAsync("/api/runs/letters/edit", Multipart([.. quick, ("source", "../letters/config.json")]), Ct)));
+        Assert.Equal("source", await Field(await c.PostAsync("/api/runs/letters/edit", Multipart([.. quick, ("source", "config.json")]), Ct)));
+        Assert.Equal("source", await Field(await c.PostAsync("/api/runs/letters/edit", Multipart([.. quick, ("source", "/etc/passwd")]), Ct)));
+
+        // An edit: one picture per seed, with the strength and the kept input in its provenance.
+        var edit = await (await c.PostAsync("/api/runs/letters/edit", Multipart(quick, ("image", "my letter.png", Png())), Ct)).Json();
+        var edited = edit.GetProperty("images").EnumerateArray().ToList();
+        Assert.Equal(2, edited.Count);
+        Assert.All(edited, i => Assert.Equal("edit", i.GetProperty("kind").GetString()));
+        Assert.Equal(0.4, edited[0].GetProperty("strength").GetDouble());
+        var provenance = Noisette.Pipelines.Provenance.Read(Path.Combine(run, edited[0].GetProperty("path").GetString()!));
+        Assert.True(SafePathInside(Path.Combine(run, "inputs"), provenance.Input!));
+        Assert.Equal(Png(), File.ReadAllBytes(provenance.Input!));
+
+        // Inpainting from a picture the run made, with a painted mask.
+        var source = edited[1].GetProperty("path").GetString()!;
+        (string, string)[] fill = [("steps", "6"), ("count", "1"), ("jumps", "2"), ("jump_length", "2"), ("source", source)];
+        Assert.Equal("mask", await Field(await c.PostAsync("/api/runs/letters/inpaint", Multipart(fill), Ct)));
+        Assert.Equal("mask", await Field(await c.PostAsync("/api/runs/letters/inpaint", Multipart(fill, ("mask", "m.png", Mask(white: false))), Ct)));
+        Assert.Equal("mask", await Field(await c.PostAsync("/api/runs/letters/inpaint", Multipart(fill, ("mask", "m.png", [1, 2, 3])), Ct)));
+        Assert.Equal("jumps", await Field(await c.PostAsync("/api/runs/letters/inpaint", Multipart([.. fill, ("jumps", "0")], ("mask", "m.png", Mask())), Ct)));
+        var inpaint = await (await c.PostAsync("/api/runs/letters/inpaint", Multipart(fill, ("mask", "m.png", Mask())), Ct)).Json();
+        var filled = Assert.Single(inpaint.GetProperty("images").EnumerateArray());
+        Assert.Equal("inpaint", filled.GetProperty("kind").GetString());
+        var filledPath = Path.Combine(run, filled.GetProperty("path").GetString()!);
+        var p = Noisette.Pipelines.Provenance.Read(filledPath);
+        Assert.Equal(Path.Combine(run, source), p.Input);
+        Assert.True(SafePathInside(Path.Combine(run, "inputs"), p.Mask!));
+        Assert.Equal(2, p.Jumps);
+
+        // Starred, an inpainting is made again from its kept input and mask, byte for byte.
+        var star = await (await c.PostAsync("/api/runs/letters/star", StudioTestData.Form(("path", filled.GetProperty("path").GetString()!)), Ct)).Json();
+        var again = await (await c.PostAsync("/api/runs/letters/regenerate", StudioTestData.Form(("favourite", Path.GetFileName(star.GetProperty("path").GetString()!))), Ct)).Json();
+        Assert.True(again.GetProperty("sameBytes").GetBoolean());
+        var gallery = await (await c.GetAsync("/api/runs/letters/gallery", Ct)).Json();
+        Assert.Contains(gallery.GetProperty("batches").EnumerateArray(), b => b.GetProperty("title").GetString()!.StartsWith("inpainted ", StringComparison.Ordinal));
+        Assert.Contains(gallery.GetProperty("batches").EnumerateArray(), b => b.GetProperty("title").GetString()!.StartsWith("edited ", StringComparison.Ordinal));
+    }
+
+    private static bool SafePathInside(string root, string path) => SafePath.IsInside(Path.GetFullPath(root), Path.GetFullPath(path));
+
+    [Fact]
+    public async Task EditUploadOverTheLimitIsRefused()
+    {
+        using var f = new StudioFactory(maxUploadBytes: 4_000);
+        using var c = f.Client();
+        StudioTestData.MakeRun(f.Workspace, "letters", 2);
+        var big = await c.PostAsync("/api/runs/letters/edit", Multipart([("steps", "2")], ("image", "a.png", new byte[8_000])), Ct);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, big.StatusCode);
+    }
+
+    [Fact]
+    public async Task ClassesFromSubfoldersTrainAndGenerateByClass()
+    {
+        using var f = new StudioFactory();
+        using var c = f.Client();
+        var data = f.Dir["io"];
+        foreach (var cls in new[] { "I", "O" })
+        {
+            Directory.CreateDirectory(Path.Combine(data, cls));
+            foreach (var file in Directory.GetFiles(Fixtures.Path("letters-IO", cls), "*.png").Order(StringComparer.Ordinal).Take(6))
+                File.Copy(file, Path.Combine(data, cls, Path.GetFileName(file)));
+        }
+        await c.PostAsync("/api/datasets/add", StudioTestData.Form(("path", data)), Ct);
+        await c.PostAsync("/api/datasets/add", StudioTestData.Form(("path", StudioTestData.Glyphs(f.Dir["flat"], 4))), Ct);
+        var report = await (await c.GetAsync("/api/datasets/io/report", Ct)).Json();
+        Assert.Equal(["I", "O"], report.GetProperty("classes").EnumerateArray().Select(x => x.GetString()));
+        Assert.Equal(JsonValueKind.Null, (await (await c.GetAsync("/api/datasets/flat/report", Ct)).Json()).GetProperty("classes").ValueKind);
+
+        (string, string)[] Quick(string dataset, string classes) =>
+            [("dataset", dataset), ("preset", "tiny"), ("steps", "2"), ("checkpoint_every", "2"), ("batch", "2"), ("threads", "1"), ("classes", classes)];
+        Assert.Equal("classes", await Field(await c.PostAsync("/api/runs", StudioTestData.Form(Quick("flat", "subfolders")), Ct)));
+        Assert.Equal("classes", await Field(await c.PostAsync("/api/runs", StudioTestData.Form(Quick("io", "sometimes")), Ct)));
+        var started = await (await c.PostAsync("/api/runs", StudioTestData.Form([.. Quick("io", "subfolders"), ("name", "io")]), Ct)).Json();
+        Assert.Equal("io", started.GetProperty("run").GetString());
+        var detail = await StudioTestData.WaitFor(c, "/api/runs/io", d => d.GetProperty("run").GetProperty("state").GetString() == "finished");
+        Assert.Equal(["I", "O"], detail.GetProperty("classNames").EnumerateArray().Select(x => x.GetString()));
+
+        Assert.Equal("class", await Field(await c.PostAsync("/api/runs/io/generate", StudioTestData.Form(("class", "Z")), Ct)));
+        Assert.Equal("guidance", await Field(await c.PostAsync("/api/runs/io/generate", StudioTestData.Form(("class", "I"), ("guidance", "-1")), Ct)));
+        Assert.Equal("count", await Field(await c.PostAsync("/api/runs/io/generate", StudioTestData.Form(("class", "all"), ("count", "40")), Ct)));
+        var one = await (await c.PostAsync("/api/runs/io/generate", StudioTestData.Form(("class", "o"), ("count", "2"), ("steps", "4"), ("guidance", "3")), Ct)).Json();
+        var images = one.GetProperty("images").EnumerateArray().ToList();
+        Assert.Equal(2, images.Count);
+        Assert.All(images, i => Assert.Equal("O", i.GetProperty("class").GetString()));
+        Assert.All(images, i => Assert.Equal(3.0, i.GetProperty("guidance").GetDouble()));
+        var all = await (await c.PostAsync("/api/runs/io/generate", StudioTestData.Form(("class", "all"), ("count", "1"), ("steps", "4")), Ct)).Json();
+        Assert.Equal(["I", "O"], all.GetProperty("images").EnumerateArray().Select(i => i.GetProperty("class").GetString()));
+
+        // A class picture is made again with its class and guidance: the same bytes.
+        var star = await (await c.PostAsync("/api/runs/io/star", StudioTestData.Form(("path", images[1].GetProperty("path").GetString()!)), Ct)).Json();
+        var again = await (await c.PostAsync("/api/runs/io/regenerate", StudioTestData.Form(("favourite", Path.GetFileName(star.GetProperty("path").GetString()!))), Ct)).Json();
+        Assert.True(again.GetProperty("sameBytes").GetBoolean());
+
+        // An unconditional run has no classes to ask for.
+        StudioTestData.MakeRun(f.Workspace, "plain", 2);
+        Assert.Equal("class", await Field(await c.PostAsync("/api/runs/plain/generate", StudioTestData.Form(("class", "I")), Ct)));
+    }
+
+    [Fact]
+    public async Task PrepareAndGlyphsMakeNewDatasetsInTheWorkspace()
+    {
+        using var f = new StudioFactory();
+        using var c = f.Client();
+        var data = StudioTestData.Glyphs(f.Dir["letters"], 5);
+        await c.PostAsync("/api/datasets/add", StudioTestData.Form(("path", data)), Ct);
+        using (var anonymous = f.Client(token: false))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, (await anonymous.PostAsync("/api/datasets/letters/prepare", StudioTestData.Form(), Ct)).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await anonymous.PostAsync("/api/datasets/glyphs", StudioTestData.Form(), Ct)).StatusCode);
+        }
+        Assert.Equal("align", await Field(await c.PostAsync("/api/datasets/letters/prepare", StudioTestData.Form(("align", "diagonal")), Ct)));
+        Assert.Equal("target_height", await Field(await c.PostAsync("/api/datasets/letters/prepare", StudioTestData.Form(("target_height", "150")), Ct)));
+        Assert.Equal("image_size", await Field(await c.PostAsync("/api/datasets/letters/prepare", StudioTestData.Form(("image_size", "4")), Ct)));
+        Assert.Equal("new_name", await Field(await c.PostAsync("/api/datasets/letters/prepare", StudioTestData.Form(("new_name", "../escape")), Ct)));
+        Assert.Equal("new_name", await Field(await c.PostAsync("/api/datasets/letters/prepare", StudioTestData.Form(("new_name", "letters")), Ct)));
+        Assert.Equal(HttpStatusCode.NotFound, (await c.PostAsync("/api/datasets/nothing/prepare", StudioTestData.Form(), Ct)).StatusCode);
+
+        var prepared = await (await c.PostAsync("/api/datasets/letters/prepare",
+            StudioTestData.Form(("new_name", "tidy"), ("align", "center"), ("image_size", "32"), ("target_height", "60")), Ct)).Json();
+        Assert.Equal(5, prepared.GetProperty("written").GetInt32());
+        var tidy = Path.Combine(f.Workspace, "datasets", "tidy");
+        Assert.Equal(5, Directory.GetFiles(tidy, "*.png").Length);
+        Assert.All(Directory.GetFiles(tidy, "*.png"), p => Assert.Equal(32, ImageDecoder.Decode(p).Width));
+        Assert.Equal(5, Directory.GetFiles(data).Length);   // the source is untouched
+        Assert.Contains((await (await c.GetAsync("/api/datasets", Ct)).Json()).EnumerateArray(), d => d.GetProperty("name").GetString() == "tidy");
+
+        var fonts = Path.Combine(TestImages.FixturesDir, "fonts");
+        Assert.Equal("fonts", await Field(await c.PostAsync("/api/datasets/glyphs", StudioTestData.Form(("fonts", "fonts"), ("chars", "A")), Ct)));
+        Assert.Equal("fonts", await Field(await c.PostAsync("/api/datasets/glyphs", StudioTestData.Form(("fonts", f.Dir["no-fonts-here"]), ("chars", "A")), Ct)));
+        Assert.Equal("fonts", await Field(await c.PostAsync("/api/datasets/glyphs", StudioTestData.Form(("fonts", f.Workspace), ("chars", "A")), Ct)));
+        Assert.Equal("chars", await Field(await c.PostAsync("/api/datasets/glyphs", StudioTestData.Form(("fonts", fonts)), Ct)));
+        Assert.Equal("name", await Field(await c.PostAsync("/api/datasets/glyphs", StudioTestData.Form(("fonts", fonts), ("chars", "A"), ("name", "a/b")), Ct)));
+        Assert.Equal("name", await Field(await c.PostAsync("/api/datasets/glyphs", StudioTestData.Form(("fonts", fonts), ("chars", "A"), ("name", "tidy")), Ct)));
+        var glyphs = await (await c.PostAsync("/api/datasets/glyphs", StudioTestData.Form(("fonts", fonts), ("chars", "AH"), ("image_size", "32"), ("name", "drawn")), Ct)).Json();
+        Assert.Equal(2, glyphs.GetProperty("written").GetInt32());
+        var report = await (await c.GetAsync("/api/datasets/drawn/report", Ct)).Json();
+        Assert.Equal(2, report.GetProperty("readable").GetInt32());
+        Assert.Equal(["A", "H"], report.GetProperty("classes").EnumerateArray().Select(x => x.GetString()));
+    }
+
+    [Fact]
+    public async Task EstimateIsMeasuredOnceAndCached()
+    {
+        using var f = new StudioFactory();
+        using var c = f.Client();
+        using (var anonymous = f.Client(token: false))
+            Assert.Equal(HttpStatusCode.Forbidden, (await anonymous.PostAsync("/api/estimate", StudioTestData.Form(("preset", "tiny")), Ct)).StatusCode);
+        Assert.Equal("preset", await Field(await c.PostAsync("/api/estimate", StudioTestData.Form(("preset", "huge")), Ct)));
+        Assert.Equal("batch", await Field(await c.PostAsync("/api/estimate", StudioTestData.Form(("preset", "tiny"), ("batch", "x")), Ct)));
+        Assert.Equal("threads", await Field(await c.PostAsync("/api/estimate", StudioTestData.Form(("preset", "tiny"), ("threads", "999")), Ct)));
+        var first = await (await c.PostAsync("/api/estimate", StudioTestData.Form(("preset", "tiny"), ("batch", "2"), ("threads", "1")), Ct)).Json();
+        Assert.True(first.GetProperty("measured").GetBoolean());
+        Assert.True(first.GetProperty("secondsPerStep").GetDouble() > 0);
+        var second = await (await c.PostAsync("/api/estimate", StudioTestData.Form(("preset", "tiny"), ("batch", "2"), ("threads", "1")), Ct)).Json();
+        Assert.Equal(first.GetProperty("secondsPerStep").GetDouble(), second.GetProperty("secondsPerStep").GetDouble());
+        var large = await (await c.PostAsync("/api/estimate", StudioTestData.Form(("preset", "adm256")), Ct)).Json();
+        Assert.False(large.GetProperty("measured").GetBoolean());
+        Assert.Contains("graphics card", large.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task VariationsAroundAFavouriteAndUnstarring()
+    {
+        using var f = new StudioFactory();
+        using var c = f.Client();
+        var run = StudioTestData.MakeRun(f.Workspace, "letters", 2);
+        var batch = await (await c.PostAsync("/api/runs/letters/generate", StudioTestData.Form(("count", "1"), ("steps", "4"), ("seed", "6")), Ct)).Json();
+        var star = await (await c.PostAsync("/api/runs/letters/star", StudioTestData.Form(("path", batch.GetProperty("images")[0].GetProperty("path").GetString()!)), Ct)).Json();
+        var favourite = Path.GetFileName(star.GetProperty("path").GetString()!);
+
+        Assert.Equal("spread", await Field(await c.PostAsync("/api/runs/letters/variations", StudioTestData.Form(("favourite", favourite), ("spread", "0")), Ct)));
+        Assert.Equal("favourite", await Field(await c.PostAsync("/api/runs/letters/variations", StudioTestData.Form(("favourite", "../config.json")), Ct)));
+        Assert.Equal(HttpStatusCode.NotFound, (await c.PostAsync("/api/runs/letters/variations", StudioTestData.Form(("favourite", "gone.png")), Ct)).StatusCode);
+        var variations = await (await c.PostAsync("/api/runs/letters/variations", StudioTestData.Form(("favourite", favourite), ("spread", "1")), Ct)).Json();
+        Assert.Equal([5L, 7L], variations.GetProperty("images").EnumerateArray().Select(i => i.GetProperty("seed").GetInt64()));
+        Assert.All(variations.GetProperty("images").EnumerateArray(), i => Assert.Equal(4, i.GetProperty("steps").GetInt32()));
+
+        using (var anonymous = f.Client(token: false))
+            Assert.Equal(HttpStatusCode.Forbidden, (await anonymous.PostAsync("/api/runs/letters/unstar", StudioTestData.Form(("favourite", favourite)), Ct)).StatusCode);
+        Assert.Equal("favourite", await Field(await c.PostAsync("/api/runs/letters/unstar", StudioTestData.Form(("favourite", "../config.json")), Ct)));
+        Assert.Equal("favourite", await Field(await c.PostAsync("/api/runs/letters/unstar", StudioTestData.Form(("favourite", "/etc/passwd")), Ct)));
+        Assert.Equal(HttpStatusCode.NotFound, (await c.PostAsync("/api/runs/letters/unstar", StudioTestData.Form(("favourite", "gone.png")), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await c.PostAsync("/api/runs/letters/unstar", StudioTestData.Form(("favourite", favourite)), Ct)).StatusCode);
+        Assert.Empty(Directory.GetFiles(Path.Combine(run, "favourites")));
+        Assert.Single(Directory.GetFiles(Path.Combine(f.Workspace, "trash")), t => Path.GetFileName(t).StartsWith("favourite-", StringComparison.Ordinal));
+        Assert.Single(Directory.GetFiles(Path.Combine(run, "generated"), "*.png", SearchOption.AllDirectories), p => p.Contains("seed6", StringComparison.Ordinal));
     }
 
     private static byte[] ReadAll(Stream s)

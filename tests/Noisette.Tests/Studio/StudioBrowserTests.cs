@@ -57,9 +57,16 @@ public class StudioBrowserTests
         await page.Locator("summary", new() { HasText = "Advanced settings" }).ClickAsync();
         await page.GetByLabel("Pictures per step (batch)").FillAsync("4");
         await page.GetByLabel("CPU threads (0 = all", new() { Exact = false }).FillAsync("1");
+        // The time estimate comes from a few real training steps of the model, measured by the studio.
+        await Assertions.Expect(page.Locator("#t-estimate[data-measured=true]")).ToContainTextAsync("measured on this computer");
         await Shot("train");
         await page.GetByRole(AriaRole.Button, new() { Name = "Start training" }).ClickAsync();
-        await page.WaitForURLAsync("**/#/run/letters-A-tiny-1");
+        try { await page.WaitForURLAsync("**/#/run/letters-A-tiny-1", new() { Timeout = 30_000 }); }
+        catch (TimeoutException)
+        {
+            await page.ScreenshotAsync(new() { Path = Path.Combine(Path.GetTempPath(), "studio-train-failed.png"), FullPage = true });
+            Assert.Fail("the training did not start: " + await page.Locator("#notice").TextContentAsync() + " / " + page.Url);
+        }
         var step = page.Locator("#r-step");
         await Assertions.Expect(step).ToContainTextAsync("/ 60");
         await page.WaitForFunctionAsync("() => parseInt(document.querySelector('#r-step').textContent) >= 10");
@@ -112,9 +119,25 @@ public class StudioBrowserTests
         await page.GetByRole(AriaRole.Button, new() { Name = "Stop" }).ClickAsync();
         await Assertions.Expect(page.Locator("tr[data-run='letters-A-tiny-1'] [data-state=stopped]")).ToBeVisibleAsync();
 
-        // Edit and inpaint: a clear "coming" state until the pipelines exist.
+        // 7. Edit: upload a picture and redraw it at a strength; inpaint: paint a mask with the brush and fill it in.
         await page.GetByRole(AriaRole.Link, new() { Name = "Edit & inpaint" }).ClickAsync();
-        await Assertions.Expect(page.Locator("#edit-coming")).ToContainTextAsync("Coming");
+        await page.GetByLabel("Picture to start from (upload)").SetInputFilesAsync(Directory.GetFiles(StudioTestData.DemoImages, "*.png").Order(StringComparer.Ordinal).First());
+        await page.GetByLabel("Sampling steps (0 = the sampler's default)").FillAsync("10");
+        await page.GetByLabel("How many versions (seed, seed+1, …)").FillAsync("2");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Redraw" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#e-gallery figure[data-kind=edit]")).ToHaveCountAsync(2);
+        await page.GetByLabel("Fill in a painted area").CheckAsync();
+        var canvas = await page.Locator("#e-mask-view").BoundingBoxAsync() ?? throw new InvalidOperationException("no canvas");
+        await page.Mouse.MoveAsync(canvas.X + 60, canvas.Y + 40);
+        await page.Mouse.DownAsync();
+        await page.Mouse.MoveAsync(canvas.X + 190, canvas.Y + 120, new() { Steps = 8 });
+        await page.Mouse.MoveAsync(canvas.X + 80, canvas.Y + 210, new() { Steps = 8 });
+        await page.Mouse.UpAsync();
+        await page.GetByLabel("Sampling steps (0 = the sampler's default)").FillAsync("10");
+        await page.GetByLabel("Resampling rounds (1 = none; more blends better, slower)").FillAsync("2");
+        await page.GetByLabel("Jump length (steps)").FillAsync("2");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Fill in" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#e-gallery figure[data-kind=inpaint]")).ToHaveCountAsync(2);
         await Shot("edit");
         await app.StopAsync(Ct);
     }
