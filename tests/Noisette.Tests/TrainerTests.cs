@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace Noisette.Tests;
 
+[Collection(RunsAlone.Name)]
 public class TrainerTests
 {
     private static Dictionary<string, float[]> Snapshot(Trainer t)

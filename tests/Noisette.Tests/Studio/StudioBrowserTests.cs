@@ -8,7 +8,7 @@ namespace Noisette.Tests.Studio;
 /// The whole loop in a real browser (Debian's chromium, driven by Playwright; nothing is downloaded) on the bundled
 /// demo letters with the tiny preset. Saves a screenshot of each page to docs/studio/.
 /// </summary>
-[Collection(BrowserCollection.Name)]
+[Collection(RunsAlone.Name)]
 public class StudioBrowserTests
 {
     private const string Chromium = "/usr/bin/chromium";
@@ -141,14 +141,4 @@ public class StudioBrowserTests
         await Shot("edit");
         await app.StopAsync(Ct);
     }
-}
-
-/// <summary>
-/// The browser walk runs alone, after the parallel tests: it waits on a live training, and on 2 cores the other
-/// classes' trainings would otherwise starve it of CPU.
-/// </summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class BrowserCollection
-{
-    public const string Name = "browser (runs alone)";
 }
