@@ -31,6 +31,7 @@ public static class DemoCommand
                 Steps = n,
                 Batch = 32,
                 LearningRate = 1e-3,
+                EmaDecay = 0.995,          // a short run: average over the last ~200 steps, not ~1000
                 CheckpointEvery = Math.Max(1, n / 3),
                 Threads = p.GetValue(threads),
                 Force = existed,

@@ -18,6 +18,8 @@ public sealed record TrainRequest
     public int? Steps { get; init; }
     public int? Batch { get; init; }
     public double? LearningRate { get; init; }
+    /// <summary>Decay of the weights' moving average (short runs want a shorter memory, e.g. 0.995).</summary>
+    public double? EmaDecay { get; init; }
     public int? CheckpointEvery { get; init; }
     public long? Seed { get; init; }
     public string? Device { get; init; }
@@ -108,6 +110,7 @@ public static class TrainingPipeline
             Steps = r.Steps ?? cfg.Steps,
             Batch = r.Batch ?? cfg.Batch,
             LearningRate = r.LearningRate ?? cfg.LearningRate,
+            EmaDecay = r.EmaDecay ?? cfg.EmaDecay,
             CheckpointEvery = r.CheckpointEvery ?? cfg.CheckpointEvery,
             Seed = r.Seed ?? cfg.Seed,
             Device = r.Device ?? cfg.Device,
