@@ -234,11 +234,13 @@ public sealed class GenerationService : IDisposable
                 Provenance.Edit => Edit.ToFolder(model, new EditRequest
                 {
                     ImagePath = p.Input!, Strength = p.Strength ?? 0.5, Seed = p.Seed, Sampler = p.Sampler, Steps = p.Steps, Eta = p.Eta,
+                    Class = p.Class, Guidance = p.Guidance ?? 2.0,
                 }, outDir),
                 Provenance.Inpaint => Inpaint.ToFolder(model, new InpaintRequest
                 {
                     ImagePath = p.Input!, MaskPath = p.Mask!, Seed = p.Seed, Sampler = p.Sampler, Steps = p.Steps, Eta = p.Eta,
                     Jumps = p.Jumps ?? 1, JumpLength = p.JumpLength ?? 1,
+                    Class = p.Class, Guidance = p.Guidance ?? 2.0,
                 }, outDir),
                 _ => SamplePipeline.Run(model, new SampleRequest
                 {

@@ -102,6 +102,17 @@ public class ClassConditionalTests
         Assert.Contains("Known classes: I, O", err.ToString());
         Assert.Equal(0, Noisette.Cli.Cli.Run(["sample", run, "--class", "all", "--n", "2", "--steps", "2", "--grid", "--out", outDir["s"]]));
         Assert.Equal(5, Directory.GetFiles(outDir["s"], "*.png").Length);
+
+        // Edit and inpaint take a class too; the class travels in the provenance and --from-png makes the same bytes.
+        var oGlyph = Directory.GetFiles(Path.Combine(IOFolder, "O"), "*.png").Order(StringComparer.Ordinal).First();
+        Assert.Equal(0, Noisette.Cli.Cli.Run(["edit", run, "--image", oGlyph, "--strength", "0.8", "--class", "I", "--steps", "10", "--out", outDir["e"]]));
+        var edited = Directory.GetFiles(outDir["e"], "*.png").Single();
+        var provenance = Provenance.Read(edited);
+        Assert.Equal("I", provenance.Class);
+        Assert.Equal(2.0, provenance.Guidance);
+        Assert.Equal(0, Noisette.Cli.Cli.Run(["sample", "--from-png", edited, "--out", outDir["again"]]));
+        Assert.Equal(File.ReadAllBytes(edited), File.ReadAllBytes(Directory.GetFiles(outDir["again"], "*.png").Single()));
+        Assert.Equal(2, Noisette.Cli.Cli.Run(["edit", run, "--image", oGlyph, "--class", "Q", "--out", outDir["e2"]]));
     }
 
     [Fact]

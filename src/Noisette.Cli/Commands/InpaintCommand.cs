@@ -17,10 +17,12 @@ public static class InpaintCommand
         var jumps = new Option<int>("--jumps") { Description = "Times each stretch is denoised (1 = no resampling)", DefaultValueFactory = _ => 5 };
         var jumpLength = new Option<int>("--jump-length") { Description = "Timesteps jumped back up before a stretch is denoised again", DefaultValueFactory = _ => 5 };
         var seed = new Option<long>("--seed") { Description = "Seed of the first image" };
+        var cls = new Option<string?>("--class") { Description = "For a class-conditional model: the class to steer towards" };
+        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale (with --class)", DefaultValueFactory = _ => 2.0 };
         var output = new Option<string?>("--out") { Description = "Output folder (default: RUN/generated)" };
         var cmd = new Command("inpaint", "Regenerate the white part of a mask and keep the rest of the image (RePaint)");
         m.AddTo(cmd);
-        foreach (var o in new Option[] { image, mask, n, sampler, steps, jumps, jumpLength, seed, output }) cmd.Add(o);
+        foreach (var o in new Option[] { image, mask, n, sampler, steps, jumps, jumpLength, seed, cls, guidance, output }) cmd.Add(o);
         cmd.SetAction(p => Cli.Guard(() =>
         {
             Inpaint.Check(p.GetValue(jumps), p.GetValue(jumpLength));
@@ -35,6 +37,8 @@ public static class InpaintCommand
                 Count = p.GetValue(n),
                 Seed = p.GetValue(seed),
                 Sampler = p.GetValue(sampler)!,
+                Class = p.GetValue(cls),
+                Guidance = p.GetValue(guidance),
                 Steps = p.GetValue(steps),
                 Jumps = p.GetValue(jumps),
                 JumpLength = p.GetValue(jumpLength),

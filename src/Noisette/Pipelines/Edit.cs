@@ -17,6 +17,9 @@ public sealed record EditRequest
     public int Steps { get; init; }
     public double Eta { get; init; }
     public int BatchSize { get; init; } = 16;
+    /// <summary>For a class-conditional model: the class to steer towards, and the guidance scale.</summary>
+    public string? Class { get; init; }
+    public double Guidance { get; init; } = 2.0;
 }
 
 /// <summary>
@@ -91,7 +94,7 @@ public static class Edit
         var options = new SamplerOptions { Steps = request.Steps, Eta = request.Eta };
         int steps = Generation.ResolvedSteps(sampler, options, model.Diffusion.T);
         var seeds = Enumerable.Range(0, request.Count).Select(i => request.Seed + i).ToArray();
-        var images = Images(model.Denoiser(), sampler, options with { Steps = steps }, input, request.Strength, seeds, request.BatchSize, progress);
+        var images = Images(model.Denoiser(request.Class, request.Guidance), sampler, options with { Steps = steps }, input, request.Strength, seeds, request.BatchSize, progress);
         var cfg = model.Model.Config;
         Directory.CreateDirectory(outDir);
         var files = new List<string>();
@@ -100,6 +103,8 @@ public static class Edit
         {
             var provenance = Provenance.For(model, Provenance.Edit, sampler.Name, steps, request.Eta, seeds[i]) with
             {
+                Class = request.Class,
+                Guidance = request.Class is null ? null : request.Guidance,
                 Strength = request.Strength,
                 Input = inputPath,
                 InputSha256 = Provenance.FileSha256(inputPath),

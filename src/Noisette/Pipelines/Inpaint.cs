@@ -21,6 +21,9 @@ public sealed record InpaintRequest
     /// <summary>Timesteps the walk jumps back up before denoising a stretch again.</summary>
     public int JumpLength { get; init; } = 5;
     public int BatchSize { get; init; } = 16;
+    /// <summary>For a class-conditional model: the class to steer towards, and the guidance scale.</summary>
+    public string? Class { get; init; }
+    public double Guidance { get; init; } = 2.0;
 }
 
 /// <summary>
@@ -144,7 +147,7 @@ public static class Inpaint
         var options = new SamplerOptions { Steps = request.Steps, Eta = request.Eta };
         int steps = Generation.ResolvedSteps(sampler, options, model.Diffusion.T);
         var seeds = Enumerable.Range(0, request.Count).Select(i => request.Seed + i).ToArray();
-        var images = Images(model.Denoiser(), sampler, options with { Steps = steps }, input, mask, request.Jumps, request.JumpLength,
+        var images = Images(model.Denoiser(request.Class, request.Guidance), sampler, options with { Steps = steps }, input, mask, request.Jumps, request.JumpLength,
                             seeds, request.BatchSize, progress);
         var cfg = model.Model.Config;
         Directory.CreateDirectory(outDir);
@@ -154,6 +157,8 @@ public static class Inpaint
         {
             var provenance = Provenance.For(model, Provenance.Inpaint, sampler.Name, steps, request.Eta, seeds[i]) with
             {
+                Class = request.Class,
+                Guidance = request.Class is null ? null : request.Guidance,
                 Input = inputPath,
                 InputSha256 = Provenance.FileSha256(inputPath),
                 Mask = maskPath,

@@ -50,6 +50,16 @@ public sealed class LoadedModel : IDisposable
 
     public Denoiser Denoiser() => new(Model, Diffusion);
 
+    /// <summary>The denoiser for one class (by name) with classifier-free guidance; null = unconditional.</summary>
+    public Denoiser Denoiser(string? className, double guidance)
+    {
+        if (className is null) return Denoiser();
+        var names = Config.Training.ClassNames;
+        if (names is null || !Model.IsConditional) throw new NoisetteInputException("--class: this model was trained without classes");
+        if (guidance < 0) throw new NoisetteInputException($"--guidance must not be negative, got {guidance}");
+        return new Denoiser(Model, Diffusion) { Label = Data.ClassLabels.Resolve(names, className), GuidanceScale = guidance };
+    }
+
     public Device Device => Model.parameters().First().device;
 
     /// <summary>

@@ -29,6 +29,7 @@ public static class Regenerate
                 {
                     ImagePath = p.Input!, Strength = p.Strength ?? throw Missing("strength"),
                     Seed = p.Seed, Sampler = p.Sampler, Steps = p.Steps, Eta = p.Eta, BatchSize = 1,
+                    Class = p.Class, Guidance = p.Guidance ?? 2.0,
                 }, outDir, progress);
             case Provenance.Inpaint:
                 CheckInput(p.Input, p.InputSha256, "input image");
@@ -37,6 +38,7 @@ public static class Regenerate
                 {
                     ImagePath = p.Input!, MaskPath = p.Mask!, Seed = p.Seed, Sampler = p.Sampler, Steps = p.Steps, Eta = p.Eta,
                     Jumps = p.Jumps ?? throw Missing("jumps"), JumpLength = p.JumpLength ?? throw Missing("jump_length"), BatchSize = 1,
+                    Class = p.Class, Guidance = p.Guidance ?? 2.0,
                 }, outDir, progress);
             default:
                 return SamplePipeline.Run(model, new SampleRequest

@@ -21,6 +21,8 @@ public class Denoiser
     public bool ClipDenoised { get; init; } = true;
     /// <summary>Class labels for a class-conditional model (one per image); null means the null class.</summary>
     public Tensor? Labels { get; init; }
+    /// <summary>One class for every image (used when <see cref="Labels"/> is null), or null.</summary>
+    public int? Label { get; init; }
     /// <summary>Guidance scale w: 0 is unconditional, 1 plain conditional, above 1 stronger class likeness.</summary>
     public double GuidanceScale { get; init; } = 1.0;
 
@@ -32,7 +34,7 @@ public class Denoiser
 
     /// <summary>The same denoiser for a batch with these labels.</summary>
     public Denoiser WithLabels(Tensor? labels) =>
-        new(Model, Diffusion) { ClipDenoised = ClipDenoised, Labels = labels, GuidanceScale = GuidanceScale };
+        new(Model, Diffusion) { ClipDenoised = ClipDenoised, Labels = labels, Label = Label, GuidanceScale = GuidanceScale };
 
     public virtual DenoiserOutput Predict(Tensor x, int t)
     {
@@ -46,12 +48,13 @@ public class Denoiser
     {
         if (!Model.IsConditional) return Model.Forward(x, t, null);
         int nullLabel = Model.NullLabel;
-        if (Labels is null)
+        var given = Labels ?? (Label is int one ? full(x.shape[0], (long)one, dtype: int64, device: x.device) : null);
+        if (given is null)
         {
             if (nullLabel < 0) throw new NoisetteInputException("this model is class-conditional without a null class: give a class");
             return Model.Forward(x, t, full(x.shape[0], (long)nullLabel, dtype: int64, device: x.device));
         }
-        var labels = Labels.to(x.device);
+        var labels = given.to(x.device);
         double w = GuidanceScale;
         if (w == 1.0) return Model.Forward(x, t, labels);
         if (nullLabel < 0) throw new NoisetteInputException("classifier-free guidance needs a model trained with a null class; use --guidance 1");
