@@ -79,6 +79,8 @@ public static class EvalCommand
             {
                 Run = model.Run.Root, Step = model.State.Step, Weights = model.UsesEma ? "ema" : "model", Likelihood = likelihood, SampleQuality = quality,
             };
+            // The checkpoint keeps its metrics beside its weights (eval.json; not part of the hashed files).
+            EvaluationPipeline.Record(model, report);
             if (asJson)
             {
                 Console.WriteLine(Json.Serialize(report));

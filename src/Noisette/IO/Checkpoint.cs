@@ -37,6 +37,8 @@ public static class Checkpoint
     public const string EmaFile = "ema.safetensors";
     public const string OptimizerFile = "optimizer.safetensors";
     public const string StateFile = "state.json";
+    /// <summary>Metrics measured later by `noisette eval` (not hashed: adding them never damages the checkpoint).</summary>
+    public const string EvalFile = "eval.json";
 
     public static void Write(RunFolder run, CheckpointState state,
                              IReadOnlyList<(string, Tensor)> model, IReadOnlyList<(string, Tensor)> ema,

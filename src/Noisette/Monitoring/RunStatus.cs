@@ -21,6 +21,8 @@ public sealed record RunStatusReport
     public double? ImagesPerSecond { get; init; }
     public required StatusHint Hint { get; init; }
     public IReadOnlyList<long> Checkpoints { get; init; } = [];
+    /// <summary>Metrics recorded by `noisette eval` per checkpoint step: bits/dim and FID where measured.</summary>
+    public IReadOnlyDictionary<long, (double? BitsPerDim, double? Fid)> Evaluations { get; init; } = new Dictionary<long, (double?, double?)>();
 }
 
 /// <summary>Reads a run folder's progress, best checkpoint and the hint: improving, plateaued or overfitting.</summary>
@@ -77,7 +79,24 @@ public static class RunStatus
             ImagesPerSecond = lastTrain?.ImagesPerSecond,
             Hint = Hint(val),
             Checkpoints = steps,
+            Evaluations = steps.Select(s => (s, e: RecordedMetrics(run.CheckpointDir(s)))).Where(x => x.e is not null)
+                               .ToDictionary(x => x.s, x => x.e!.Value),
         };
+    }
+
+    private static (double? BitsPerDim, double? Fid)? RecordedMetrics(string checkpointDir)
+    {
+        var path = Path.Combine(checkpointDir, Checkpoint.EvalFile);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
+            double? Get(string obj, string prop) =>
+                doc.RootElement.TryGetProperty(obj, out var o) && o.ValueKind == System.Text.Json.JsonValueKind.Object &&
+                o.TryGetProperty(prop, out var v) && v.ValueKind == System.Text.Json.JsonValueKind.Number ? v.GetDouble() : null;
+            return (Get("likelihood", "bits_per_dim"), Get("sample_quality", "fid"));
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or IOException) { return null; }
     }
 
     public static string Describe(RunStatusReport r)
@@ -92,6 +111,8 @@ public static class RunStatus
             $"best:       {(r.BestStep is { } b ? $"step {b} (validation loss {r.BestValidationLoss!.Value.ToString("F5", ci)})" : "n/a (no validation loss yet)")}",
             $"hint:       {r.Hint.Text}",
         };
+        foreach (var (step, (bpd, fid)) in r.Evaluations)
+            lines.Add($"evaluated:  step {step}:" + (bpd is { } bits ? $" {bits.ToString("F4", ci)} bits/dim" : "") + (fid is { } f ? $" FID {f.ToString("F2", ci)}" : ""));
         return string.Join(Environment.NewLine, lines);
     }
 }

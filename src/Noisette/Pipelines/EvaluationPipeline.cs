@@ -1,3 +1,4 @@
+using Noisette.IO;
 using Noisette.Data;
 using Noisette.Evaluation;
 using Noisette.Sampling;
@@ -47,6 +48,33 @@ public sealed record EvalReport
 /// </summary>
 public static class EvaluationPipeline
 {
+    public const string EvalFile = Checkpoint.EvalFile;
+
+    /// <summary>
+    /// Stores an evaluation in the checkpoint's folder (CHECKPOINT/eval.json), merged with earlier ones so that a
+    /// likelihood and a FID measured at different times both stay. <c>noisette status</c> reports them.
+    /// </summary>
+    public static void Record(LoadedModel model, EvalReport report)
+    {
+        var path = Path.Combine(model.CheckpointDir, EvalFile);
+        var previous = ReadRecorded(model.CheckpointDir);
+        var merged = report with
+        {
+            Likelihood = report.Likelihood ?? previous?.Likelihood,
+            SampleQuality = report.SampleQuality ?? previous?.SampleQuality,
+        };
+        IO.Json.Write(path, merged);
+    }
+
+    /// <summary>The evaluation stored with a checkpoint, or null.</summary>
+    public static EvalReport? ReadRecorded(string checkpointDir)
+    {
+        var path = Path.Combine(checkpointDir, EvalFile);
+        if (!File.Exists(path)) return null;
+        try { return IO.Json.Read<EvalReport>(path); }
+        catch (NoisetteInputException) { return null; }
+    }
+
     /// <summary>
     /// Loads the run's images with the run's data settings (from <paramref name="dataOverride"/> when the folder has
     /// moved) and warns when they are not the images the run was trained on, since the split would differ.

@@ -75,6 +75,13 @@ public class EvalCliTests
             Assert.Equal(19, q.GetProperty("feature_dimensions").GetInt32());
         }
 
+        // The checkpoint keeps both measurements, and status reports them.
+        var status = Noisette.Monitoring.RunStatus.Read(new Noisette.IO.RunFolder(run));
+        Assert.True(status.Evaluations.TryGetValue(2, out var recorded));
+        Assert.NotNull(recorded.BitsPerDim);
+        Assert.NotNull(recorded.Fid);
+        Noisette.IO.Checkpoint.Verify(new Noisette.IO.RunFolder(run).CheckpointDir(2));   // still intact
+
         // The copy check writes a self-contained gallery.
         var html = outDir["copies.html"];
         (code, _, stderr) = Run("copycheck", run, "--n", "3", "--steps", "2", "--threads", "1", "--out", html);
