@@ -22,6 +22,8 @@ public sealed record TrainRequest
     public long? Seed { get; init; }
     public string? Device { get; init; }
     public int? Threads { get; init; }
+    /// <summary>fp32, bf16, fp16 or auto (the default: bf16 where the hardware has it).</summary>
+    public Precision? Precision { get; init; }
     public bool? Flip { get; init; }
     /// <summary>Class labels from subfolders: auto (when every image sits in one), subfolders, or none.</summary>
     public ClassMode Classes { get; init; } = ClassMode.Auto;
@@ -112,6 +114,7 @@ public static class TrainingPipeline
             Seed = r.Seed ?? cfg.Seed,
             Device = r.Device ?? cfg.Device,
             Threads = r.Threads ?? cfg.Threads,
+            Precision = r.Precision ?? cfg.Precision,
         };
         cfg.Validate();
 
@@ -125,7 +128,7 @@ public static class TrainingPipeline
             ValidationImages = dataset.ValidationIndices.Length,
         };
         LogDataset(run, dataset);
-        var trainer = Trainer.Start(cfg, run, train, runInfo, r.InitFrom, Validation(dataset, labels));
+        var trainer = Trainer.Start(cfg, run, train, runInfo, r.InitFrom, Validation(dataset, labels), warn);
         return new Prepared(trainer, dataset);
     }
 

@@ -63,6 +63,11 @@ public sealed record TrainingConfig
     public string Device { get; init; } = "cpu";
     /// <summary>Intra-op threads; 0 = the number of cores.</summary>
     public int Threads { get; init; } = 0;
+    /// <summary>
+    /// Precision of the forward and backward passes (weights, optimizer state, EMA and checkpoints stay float32).
+    /// A run records the resolved value, so auto becomes fp32 or bf16 in its config.json.
+    /// </summary>
+    public Precision Precision { get; init; } = Precision.Auto;
 
     public int ImagesPerStep => Batch * GradAccumulation;
 
