@@ -117,6 +117,8 @@ public static class TrainingPipeline
             Precision = r.Precision ?? cfg.Precision,
         };
         cfg.Validate();
+        // A precision this device cannot run (fp16 on a CPU) is refused before the run folder is touched.
+        PrecisionSupport.Resolve(cfg.Precision, Runtime.TorchRuntime.ResolveDevice(cfg.Device));
 
         run.PrepareForNewRun(r.Force);
         var train = new SubsetImageSet(dataset, dataset.TrainIndices, labels?.Labels);

@@ -56,15 +56,21 @@ public static class PrecisionSupport
     public static Precision Resolve(Precision requested, Device device, Action<string>? warn = null)
     {
         bool gpu = device.type == DeviceType.CUDA;
+        return Resolve(requested, gpu, gpu ? GpuHasBf16(device) : CpuHasBf16, warn);
+    }
+
+    /// <summary>The same decision for a device described by whether it is a GPU and whether it has native bf16.</summary>
+    public static Precision Resolve(Precision requested, bool gpu, bool nativeBf16, Action<string>? warn = null)
+    {
         switch (requested)
         {
             case Precision.Auto:
-                return (gpu ? GpuHasBf16(device) : CpuHasBf16) ? Precision.Bf16 : Precision.Fp32;
+                return nativeBf16 ? Precision.Bf16 : Precision.Fp32;
             case Precision.Fp16 when !gpu:
                 throw new NoisetteInputException(
                     "--precision fp16 is for GPUs: CPUs have no fast float16 arithmetic, and fp16's narrow range needs loss " +
                     "scaling. On a CPU use bf16 (fast where the CPU has AVX-512 BF16 or AMX) or fp32; --precision auto picks for you");
-            case Precision.Bf16 when !(gpu ? GpuHasBf16(device) : CpuHasBf16):
+            case Precision.Bf16 when !nativeBf16:
                 warn?.Invoke(gpu
                     ? "--precision bf16: this GPU has no native bf16 arithmetic; training works but is slower than fp32"
                     : "--precision bf16: this CPU has no native bf16 instructions (avx512_bf16 or amx_bf16); training works, " +
