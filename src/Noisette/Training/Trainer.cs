@@ -258,8 +258,23 @@ public sealed class Trainer : IDisposable
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var grad = parameters.Grad!;
-        var coef = (maxNorm / (grad.norm() + 1e-6)).clamp_max(1.0);
+        var coef = (maxNorm / (GlobalNorm(grad) + 1e-6)).clamp_max(1.0);
         grad.mul_(coef);
+    }
+
+    /// <summary>
+    /// The L2 norm of a flat tensor, with the same bits whatever the number of threads: a single reduction over a
+    /// long tensor is split among the threads, and so rounds differently with their number; the norms of fixed
+    /// 4096-element rows are each computed by one thread, and so is the norm of those few norms.
+    /// </summary>
+    internal static Tensor GlobalNorm(Tensor flat)
+    {
+        const long row = 4096;
+        long n = flat.numel(), rows = n / row;
+        var parts = new List<Tensor>(2);
+        if (rows > 0) parts.Add(flat.narrow(0, 0, rows * row).view(rows, row).norm(1, false, 2));
+        if (n > rows * row) parts.Add(flat.narrow(0, rows * row, n - rows * row).norm().unsqueeze(0));
+        return (parts.Count == 1 ? parts[0] : cat(parts, 0)).norm();
     }
 
     /// <summary>
