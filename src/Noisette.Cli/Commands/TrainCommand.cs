@@ -20,6 +20,7 @@ public static class TrainCommand
         var seed = new Option<long?>("--seed") { Description = "Seed for everything random (default 0)" };
         var device = new Option<string?>("--device") { Description = "cpu or cuda (default cpu)" };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: one per core)" };
+        var precision = new Option<string?>("--precision") { Description = "fp32 (default), bf16, fp16 (GPUs only) or auto (bf16 where the CPU or GPU computes it natively, else fp32); weights and checkpoints stay float32" };
         var flip = new Option<bool>("--flip") { Description = "Augment with random horizontal flips (off by default: letters are not symmetric)" };
         var force = new Option<bool>("--force") { Description = "Train despite fatal data-check problems, and use an output folder that is not empty (its contents are moved to previous-*)" };
         var classes = new Option<string>("--classes") { Description = "Class labels: auto (from subfolders when every image sits in one), subfolders, none", DefaultValueFactory = _ => "auto" };
@@ -27,7 +28,7 @@ public static class TrainCommand
         var balanced = new Option<bool>("--balanced") { Description = "Show every class equally often, however many images each has" };
         var cmd = new Command("train", "Train a diffusion model on a folder of images")
         {
-            data, output, config, preset, imageSize, steps, batch, lr, every, initFrom, seed, device, threads, flip, force,
+            data, output, config, preset, imageSize, steps, batch, lr, every, initFrom, seed, device, threads, precision, flip, force,
             classes, classDropout, balanced,
         };
         cmd.SetAction(p => Cli.Guard(() =>
@@ -47,6 +48,7 @@ public static class TrainCommand
                 Seed = p.GetValue(seed),
                 Device = p.GetValue(device),
                 Threads = p.GetValue(threads),
+                Precision = p.GetValue(precision) is { } pr ? Noisette.Training.PrecisionSupport.Parse(pr) : null,
                 Flip = p.GetValue(flip) ? true : null,
                 Force = p.GetValue(force),
                 Classes = p.GetValue(classes)!.ToLowerInvariant() switch

@@ -19,6 +19,9 @@ public sealed record CheckpointState
     public double? ValidationLoss { get; init; }
     /// <summary>Validation loss at low, mid and high noise (thirds of the timestep range).</summary>
     public double[]? ValidationByNoise { get; init; }
+    /// <summary>fp16 runs only: the dynamic loss scale and the good steps since it last changed.</summary>
+    public double? LossScale { get; init; }
+    public int? LossScaleGoodSteps { get; init; }
     public DateTimeOffset Saved { get; init; } = DateTimeOffset.UtcNow;
     /// <summary>Size and SHA-256 of every file in the checkpoint, checked before it is used.</summary>
     public Dictionary<string, CheckpointFile> Files { get; init; } = new();

@@ -16,6 +16,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
     private readonly ModuleList<EmbedSequential> input_blocks, output_blocks;
     private readonly EmbedSequential middle_block;
     private readonly Sequential @out;
+    private readonly Linear timeInput;
 
     public UNetConfig Config { get; }
 
@@ -27,7 +28,8 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
         var attnLevels = config.AttentionLevels();
         bool conv = true;
 
-        time_embed = nn.Sequential(("0", nn.Linear(mc, ted)), ("1", nn.SiLU()), ("2", nn.Linear(ted, ted)));
+        timeInput = nn.Linear(mc, ted);
+        time_embed = nn.Sequential(("0", timeInput), ("1", nn.SiLU()), ("2", nn.Linear(ted, ted)));
         if (config.NumClasses > 0)
         {
             label_emb = nn.Embedding(config.NumClasses + (config.NullClass ? 1 : 0), ted);
@@ -93,10 +95,18 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
     /// <summary>Unconditional forward pass: x (B,C,H,W) and integer timesteps t (B).</summary>
     public override Tensor forward(Tensor x, Tensor t) => Forward(x, t, null);
 
-    /// <summary>Forward pass with optional class labels y (B), int64.</summary>
+    /// <summary>
+    /// The floating-point type the network computes in: that of its weights (float32, or bfloat16/float16 for a
+    /// low-precision working copy). Inputs are cast to it; the output comes out in it.
+    /// </summary>
+    public ScalarType ComputeType => timeInput.weight!.dtype;
+
+    /// <summary>Forward pass with optional class labels y (B), int64. The output has <see cref="ComputeType"/>.</summary>
     public Tensor Forward(Tensor x, Tensor t, Tensor? y)
     {
-        var emb = time_embed.call(TimestepEmbedding(t, Config.BaseChannels));
+        var dtype = ComputeType;
+        if (x.dtype != dtype) x = x.to(dtype);
+        var emb = time_embed.call(TimestepEmbedding(t, Config.BaseChannels).to(dtype));
         if (label_emb is not null)
         {
             if (y is null) throw new NoisetteInputException($"this model is class-conditional ({Config.NumClasses} classes): it needs a class label for every image");

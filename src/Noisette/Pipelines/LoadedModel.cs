@@ -4,6 +4,7 @@ using Noisette.IO;
 using Noisette.Models;
 using Noisette.Runtime;
 using Noisette.Sampling;
+using Noisette.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -19,27 +20,34 @@ public sealed class LoadedModel : IDisposable
     public UNet Model { get; }
     public GaussianDiffusion Diffusion { get; }
     public bool UsesEma { get; }
+    /// <summary>The precision the network computes in (resolved: never auto).</summary>
+    public Precision Precision { get; }
 
-    private LoadedModel(RunFolder run, RunConfig config, string dir, CheckpointState state, UNet model, bool ema)
+    private LoadedModel(RunFolder run, RunConfig config, string dir, CheckpointState state, UNet model, bool ema, Precision precision)
     {
-        Run = run; Config = config; CheckpointDir = dir; State = state; Model = model; UsesEma = ema;
+        Run = run; Config = config; CheckpointDir = dir; State = state; Model = model; UsesEma = ema; Precision = precision;
         Diffusion = new GaussianDiffusion(config.Training.Diffusion);
     }
 
     /// <param name="path">A run folder or a checkpoint folder.</param>
     /// <param name="which">"latest" or a step number (for a run folder).</param>
-    public static LoadedModel Load(string path, string which = "latest", bool ema = true, string device = "cpu", Action<string>? warn = null)
+    /// <param name="precision">The precision of the network calls. Checkpoints are float32; bf16 or fp16 casts the
+    /// loaded weights (faster, but the pixels then depend on the hardware's kernels and the batch size).</param>
+    public static LoadedModel Load(string path, string which = "latest", bool ema = true, string device = "cpu", Action<string>? warn = null,
+                                   Precision precision = Precision.Fp32)
     {
         var (dir, state, run) = Checkpoint.Resolve(path, which, warn);
         var config = run.ReadConfig();
         var dev = TorchRuntime.ResolveDevice(device);
+        precision = PrecisionSupport.Resolve(precision, dev, warn);
         var model = new UNet(config.Training.Model);
         try
         {
             ModelWeights.Load(model, Path.Combine(dir, ema ? Checkpoint.EmaFile : Checkpoint.ModelFile));
             model.to(dev);
+            if (precision != Precision.Fp32) model.to(PrecisionSupport.ScalarTypeOf(precision));
             model.eval();
-            return new LoadedModel(run, config, dir, state, model, ema);
+            return new LoadedModel(run, config, dir, state, model, ema, precision);
         }
         catch
         {

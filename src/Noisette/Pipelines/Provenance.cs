@@ -39,6 +39,8 @@ public sealed record Provenance
     /// <summary>The classes (rows) of a contact sheet, comma-separated.</summary>
     public string? Classes { get; init; }
     public int? Frames { get; init; }
+    /// <summary>The precision the network ran in: fp32 (the default, not written) or bf16/fp16.</summary>
+    public string Precision { get; init; } = "fp32";
     public string Version { get; init; } = Noisette.Version.Current;
 
     private const string Prefix = "noisette:";
@@ -72,6 +74,7 @@ public sealed record Provenance
         if (Class is not null) d[Prefix + "class"] = Class;
         if (Guidance is { } g) d[Prefix + "guidance"] = F(g);
         if (Classes is not null) d[Prefix + "classes"] = Classes;
+        if (Precision != "fp32") d[Prefix + "precision"] = Precision;
         d[Prefix + "version"] = Version;
         return d;
     }
@@ -119,6 +122,7 @@ public sealed record Provenance
             Class = Opt("class"),
             Guidance = Opt("guidance") is { } g ? Double("guidance", g) : null,
             Classes = Opt("classes"),
+            Precision = Opt("precision") ?? "fp32",
             Version = Opt("version") ?? "",
         };
     }
@@ -134,6 +138,7 @@ public sealed record Provenance
         Steps = steps,
         Eta = eta,
         Seed = seed,
+        Precision = Training.PrecisionSupport.Name(model.Precision),
     };
 
     /// <summary>Lower-case hex SHA-256 of a file, to tell later whether an input is still the same.</summary>

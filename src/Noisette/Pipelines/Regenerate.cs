@@ -19,7 +19,8 @@ public static class Regenerate
             throw new NoisetteInputException($"'{png}' is {(p.Kind == Provenance.Interpolate ? "an interpolation frame" : "a " + p.Kind)}; " +
                                              "--from-png regenerates single samples, edits and inpaintings");
         if (!Directory.Exists(p.Run)) throw new NoisetteInputException($"the run '{p.Run}' named in '{png}' does not exist");
-        using var model = LoadedModel.Load(p.Run, p.CheckpointStep.ToString(CultureInfo.InvariantCulture), p.Weights != "model", device, warn);
+        using var model = LoadedModel.Load(p.Run, p.CheckpointStep.ToString(CultureInfo.InvariantCulture), p.Weights != "model", device, warn,
+                                           Training.PrecisionSupport.Parse(p.Precision));
         outDir ??= Path.Combine(model.Run.Root, "generated");
         switch (p.Kind)
         {

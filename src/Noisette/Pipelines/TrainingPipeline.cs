@@ -24,6 +24,8 @@ public sealed record TrainRequest
     public long? Seed { get; init; }
     public string? Device { get; init; }
     public int? Threads { get; init; }
+    /// <summary>fp32, bf16, fp16 or auto (the default: bf16 where the hardware has it).</summary>
+    public Precision? Precision { get; init; }
     public bool? Flip { get; init; }
     /// <summary>Class labels from subfolders: auto (when every image sits in one), subfolders, or none.</summary>
     public ClassMode Classes { get; init; } = ClassMode.Auto;
@@ -115,8 +117,11 @@ public static class TrainingPipeline
             Seed = r.Seed ?? cfg.Seed,
             Device = r.Device ?? cfg.Device,
             Threads = r.Threads ?? cfg.Threads,
+            Precision = r.Precision ?? cfg.Precision,
         };
         cfg.Validate();
+        // A precision this device cannot run (fp16 on a CPU) is refused before the run folder is touched.
+        PrecisionSupport.Resolve(cfg.Precision, Runtime.TorchRuntime.ResolveDevice(cfg.Device));
 
         run.PrepareForNewRun(r.Force);
         var train = new SubsetImageSet(dataset, dataset.TrainIndices, labels?.Labels);
@@ -128,7 +133,7 @@ public static class TrainingPipeline
             ValidationImages = dataset.ValidationIndices.Length,
         };
         LogDataset(run, dataset);
-        var trainer = Trainer.Start(cfg, run, train, runInfo, r.InitFrom, Validation(dataset, labels));
+        var trainer = Trainer.Start(cfg, run, train, runInfo, r.InitFrom, Validation(dataset, labels), warn);
         return new Prepared(trainer, dataset);
     }
 

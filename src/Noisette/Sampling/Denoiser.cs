@@ -44,23 +44,26 @@ public class Denoiser
         return new DenoiserOutput(x0, eps, v);
     }
 
+    /// <summary>The network's output in x's type (a low-precision model computes in its own type; guidance mixes in x's).</summary>
+    private Tensor Net(Tensor x, Tensor t, Tensor? labels) => Model.Forward(x, t, labels).to(x.dtype);
+
     private Tensor Output(Tensor x, Tensor t)
     {
-        if (!Model.IsConditional) return Model.Forward(x, t, null);
+        if (!Model.IsConditional) return Net(x, t, null);
         int nullLabel = Model.NullLabel;
         var given = Labels ?? (Label is int one ? full(x.shape[0], (long)one, dtype: int64, device: x.device) : null);
         if (given is null)
         {
             if (nullLabel < 0) throw new NoisetteInputException("this model is class-conditional without a null class: give a class");
-            return Model.Forward(x, t, full(x.shape[0], (long)nullLabel, dtype: int64, device: x.device));
+            return Net(x, t, full(x.shape[0], (long)nullLabel, dtype: int64, device: x.device));
         }
         var labels = given.to(x.device);
         double w = GuidanceScale;
-        if (w == 1.0) return Model.Forward(x, t, labels);
+        if (w == 1.0) return Net(x, t, labels);
         if (nullLabel < 0) throw new NoisetteInputException("classifier-free guidance needs a model trained with a null class; use --guidance 1");
         var nulls = full_like(labels, nullLabel);
-        if (w == 0.0) return Model.Forward(x, t, nulls);
-        var both = Model.Forward(cat([x, x], 0), cat([t, t], 0), cat([labels, nulls], 0)).chunk(2, 0);
+        if (w == 0.0) return Net(x, t, nulls);
+        var both = Net(cat([x, x], 0), cat([t, t], 0), cat([labels, nulls], 0)).chunk(2, 0);
         Tensor cond = both[0], uncond = both[1];
         if (!Diffusion.Config.LearnSigma) return uncond + (cond - uncond) * w;
         var c = cond.chunk(2, 1);

@@ -6,24 +6,28 @@ namespace Noisette.Training;
 /// <summary>
 /// An exponential moving average of the model's weights, kept in its own <see cref="UNet"/> so that it samples
 /// directly. With warm-up the decay after n updates is min(decay, (1+n)/(10+n)), so early averages are not
-/// dominated by the random initialisation.
+/// dominated by the random initialisation. Both weight sets are flat buffers, so an update is two operations.
 /// </summary>
 public sealed class Ema : IDisposable
 {
-    private readonly (Tensor Ema, Tensor Live)[] pairs;
+    private readonly FlatParameters live, average;
     public UNet Model { get; }
     public double Decay { get; }
     public bool Warmup { get; }
     public long Updates { get; set; }
 
-    public Ema(UNet live, UNet emaModel, double decay, bool warmup)
+    /// <param name="live">The trained model's flat parameters.</param>
+    /// <param name="emaModel">A model of the same configuration, which becomes the average.</param>
+    public Ema(FlatParameters live, UNet emaModel, double decay, bool warmup)
     {
         Model = emaModel;
         Decay = decay;
         Warmup = warmup;
-        var livePs = live.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        pairs = emaModel.named_parameters().Select(p => ((Tensor)p.parameter, (Tensor)livePs[p.name])).ToArray();
+        this.live = live;
         foreach (var p in emaModel.parameters()) p.requires_grad = false;
+        average = new FlatParameters(emaModel, withGrad: false);
+        if (!average.Parameters.Select(p => p.Name).SequenceEqual(live.Parameters.Select(p => p.Name)) || average.Count != live.Count)
+            throw new ArgumentException("the EMA model must have the live model's configuration", nameof(emaModel));
         CopyFrom();
     }
 
@@ -31,7 +35,7 @@ public sealed class Ema : IDisposable
     public void CopyFrom()
     {
         using var _ = no_grad();
-        foreach (var (e, l) in pairs) e.copy_(l);
+        average.Data.copy_(live.Data);
     }
 
     public double CurrentDecay => Warmup ? Math.Min(Decay, (1.0 + Updates) / (10.0 + Updates)) : Decay;
@@ -40,9 +44,13 @@ public sealed class Ema : IDisposable
     {
         double d = CurrentDecay;
         using var _ = no_grad();
-        foreach (var (e, l) in pairs) e.mul_(d).add_(l, alpha: 1 - d);
+        average.Data.mul_(d).add_(live.Data, alpha: 1 - d);
         Updates++;
     }
 
-    public void Dispose() => Model.Dispose();
+    public void Dispose()
+    {
+        average.Dispose();
+        Model.Dispose();
+    }
 }

@@ -28,6 +28,10 @@ public sealed class Trainer : IDisposable
     public AdamW Optimizer { get; }
     public GaussianDiffusion Diffusion { get; }
     public Device Device { get; }
+    /// <summary>The resolved precision of the forward and backward passes (never <see cref="Precision.Auto"/>).</summary>
+    public Precision Precision { get; }
+    /// <summary>The network that runs forward and backward: <see cref="Model"/> in fp32, its low-precision copy otherwise.</summary>
+    public UNet Network => lowPrecision?.Model ?? Model;
     /// <summary>Optimizer steps completed.</summary>
     public int Step { get; private set; }
     /// <summary>The total the run trains to (may be raised on resume).</summary>
@@ -37,11 +41,13 @@ public sealed class Trainer : IDisposable
     private readonly IImageSet? validation;
     private readonly string fingerprint;
     private TensorBoardWriter? tensorBoard;
-    private readonly IReadOnlyList<(string Name, Tensor Param)> parameters;
+    private readonly FlatParameters parameters;
+    private readonly LowPrecisionCopy? lowPrecision;
+    private readonly LossScaler? lossScaler;
     private long dataPosition;
     private double? lastLoss;
 
-    private Trainer(TrainingConfig config, RunFolder run, IImageSet train, IImageSet? validation, string fingerprint)
+    private Trainer(TrainingConfig config, RunFolder run, IImageSet train, IImageSet? validation, string fingerprint, Action<string>? warn = null)
     {
         config.Validate();
         if (train.Count == 0) throw new NoisetteInputException("there are no training images");
@@ -56,6 +62,7 @@ public sealed class Trainer : IDisposable
         this.fingerprint = fingerprint;
         TotalSteps = config.Steps;
         Device = TorchRuntime.ResolveDevice(config.Device);
+        Precision = PrecisionSupport.Resolve(config.Precision, Device, warn);
         TorchRuntime.ConfigureThreads(config.Threads);
         Diffusion = new GaussianDiffusion(config.Diffusion);
 
@@ -64,16 +71,20 @@ public sealed class Trainer : IDisposable
         Model.to(Device);
         var emaModel = new UNet(config.Model);
         emaModel.to(Device);
-        Ema = new Ema(Model, emaModel, config.EmaDecay, config.EmaWarmup);
-        parameters = ModelWeights.Named(Model);
+        parameters = new FlatParameters(Model, withGrad: true);
+        Ema = new Ema(parameters, emaModel, config.EmaDecay, config.EmaWarmup);
         Optimizer = new AdamW(parameters, config.Beta1, config.Beta2, config.AdamEpsilon, config.WeightDecay);
+        if (Precision != Precision.Fp32)
+            lowPrecision = new LowPrecisionCopy(Model, parameters, PrecisionSupport.ScalarTypeOf(Precision), Device);
+        if (Precision == Precision.Fp16) lossScaler = new LossScaler();
+        Config = config with { Precision = Precision };
     }
 
     /// <summary>Starts a new run: writes config.json and, when <paramref name="initFrom"/> is given, loads its model and EMA weights.</summary>
     public static Trainer Start(TrainingConfig config, RunFolder run, IImageSet train, RunInfo info, string? initFrom = null,
-                                IImageSet? validation = null)
+                                IImageSet? validation = null, Action<string>? warn = null)
     {
-        var trainer = new Trainer(config, run, train, validation, info.DatasetFingerprint);
+        var trainer = new Trainer(config, run, train, validation, info.DatasetFingerprint, warn);
         try
         {
             if (initFrom is not null)
@@ -85,7 +96,8 @@ public sealed class Trainer : IDisposable
                 ModelWeights.Load(trainer.Ema.Model, Path.Combine(dir, Checkpoint.EmaFile), NewEmbedding);
                 info = info with { InitFrom = dir };
             }
-            run.WriteConfig(new RunConfig { Training = config, Run = info });
+            // The resolved precision is recorded, so a resumed run computes exactly as it began.
+            run.WriteConfig(new RunConfig { Training = trainer.Config, Run = info });
             return trainer;
         }
         catch
@@ -117,7 +129,7 @@ public sealed class Trainer : IDisposable
             config = config with { Steps = n };
             run.WriteConfig(cfg with { Training = config });
         }
-        var trainer = new Trainer(config, run, train, validation, fingerprint);
+        var trainer = new Trainer(config, run, train, validation, fingerprint, warn);
         try
         {
             ModelWeights.Load(trainer.Model, Path.Combine(dir, Checkpoint.ModelFile));
@@ -125,6 +137,7 @@ public sealed class Trainer : IDisposable
             using (var opt = SafeTensors.Load(Path.Combine(dir, Checkpoint.OptimizerFile)))
                 trainer.Optimizer.LoadState(opt.Tensors.ToDictionary(t => t.Name, t => t.Tensor), state.OptimizerSteps);
             trainer.Ema.Updates = state.EmaUpdates;
+            if (trainer.lossScaler is not null && state.LossScale is { } scale) trainer.lossScaler.Restore(scale, state.LossScaleGoodSteps ?? 0);
             trainer.Step = (int)state.Step;
             trainer.dataPosition = state.DataPosition;
             trainer.lastLoss = state.Loss;
@@ -149,7 +162,8 @@ public sealed class Trainer : IDisposable
         int window = 0, lastSaved = Step;
         var clock = Stopwatch.StartNew();
         double imagesPerSecond = 0;
-        Model.train();
+        Network.train();
+        lowPrecision?.Refresh();    // the master weights may have been loaded since the copy was made
 
         while (Step < TotalSteps)
         {
@@ -166,14 +180,21 @@ public sealed class Trainer : IDisposable
                     var noise = randn_like(x0);
                     var y = Labels(batch.Labels);
                     var xt = Diffusion.QSample(x0, t, noise);
-                    var loss = Diffusion.Loss(Model.Forward(xt, t, y), x0, noise, t).mean() / cfg.GradAccumulation;
-                    loss.backward();
+                    // The network computes in the run's precision; the loss is always float32.
+                    var output = Network.Forward(xt, t, y).to(float32);
+                    var loss = Diffusion.Loss(output, x0, noise, t).mean() / cfg.GradAccumulation;
+                    (lossScaler is null ? loss : loss * lossScaler.Scale).backward();
+                    lowPrecision?.MoveGradients();
                     lossSum.add_(loss.detach());
                 }
-                ClipGradients(cfg.GradClip);
-                Optimizer.Step(lr);
-                foreach (var (_, p) in parameters) p.grad?.zero_();
-                Ema.Update();
+                if (lossScaler is null || lossScaler.Unscale(parameters.Grad!))
+                {
+                    ClipGradients(cfg.GradClip);
+                    Optimizer.Step(lr);
+                    lowPrecision?.Refresh();
+                    Ema.Update();
+                }
+                parameters.Grad!.zero_();
             }
             Step++;
             window++;
@@ -230,16 +251,30 @@ public sealed class Trainer : IDisposable
         Eta = ips > 0 ? TimeSpan.FromSeconds((TotalSteps - Step) * Config.ImagesPerStep / ips) : TimeSpan.Zero,
     };
 
-    /// <summary>Scales all gradients so that their global L2 norm is at most <paramref name="maxNorm"/> (no read-back).</summary>
+    /// <summary>Scales the gradient so that its global L2 norm is at most <paramref name="maxNorm"/> (no read-back).</summary>
     private void ClipGradients(double maxNorm)
     {
         if (maxNorm <= 0) return;
         using var _ = no_grad();
-        var grads = parameters.Select(p => p.Param.grad).Where(g => g is not null).Select(g => g!).ToArray();
-        if (grads.Length == 0) return;
-        var total = stack(grads.Select(g => g.norm()).ToArray()).norm();
-        var coef = (maxNorm / (total + 1e-6)).clamp_max(1.0);
-        foreach (var g in grads) g.mul_(coef);
+        using var scope = NewDisposeScope();
+        var grad = parameters.Grad!;
+        var coef = (maxNorm / (GlobalNorm(grad) + 1e-6)).clamp_max(1.0);
+        grad.mul_(coef);
+    }
+
+    /// <summary>
+    /// The L2 norm of a flat tensor, with the same bits whatever the number of threads: a single reduction over a
+    /// long tensor is split among the threads, and so rounds differently with their number; the norms of fixed
+    /// 4096-element rows are each computed by one thread, and so is the norm of those few norms.
+    /// </summary>
+    internal static Tensor GlobalNorm(Tensor flat)
+    {
+        const long row = 4096;
+        long n = flat.numel(), rows = n / row;
+        var parts = new List<Tensor>(2);
+        if (rows > 0) parts.Add(flat.narrow(0, 0, rows * row).view(rows, row).norm(1, false, 2));
+        if (n > rows * row) parts.Add(flat.narrow(0, rows * row, n - rows * row).norm().unsqueeze(0));
+        return (parts.Count == 1 ? parts[0] : cat(parts, 0)).norm();
     }
 
     /// <summary>
@@ -272,6 +307,8 @@ public sealed class Trainer : IDisposable
             Loss = lastLoss,
             ValidationLoss = val?.Loss,
             ValidationByNoise = val is null ? null : [val.LowNoise, val.MidNoise, val.HighNoise],
+            LossScale = lossScaler?.Scale,
+            LossScaleGoodSteps = lossScaler?.GoodSteps,
         };
         var meta = new Dictionary<string, string> { ["step"] = Step.ToString(CultureInfo.InvariantCulture), ["format"] = "noisette" };
         Checkpoint.Write(Run, state, ModelWeights.Named(Model), ModelWeights.Named(Ema.Model), Optimizer.State().ToList(), meta);
@@ -284,7 +321,7 @@ public sealed class Trainer : IDisposable
         {
             grid = Run.SampleGridPath(Step);
             var image = Generation.WriteCheckpointGrid(Ema.Model, Diffusion, Config, grid, Step);
-            Model.train();
+            Network.train();
             tensorBoard.AddPng("samples", PngWriter.Encode(image), image.Width, image.Height, image.Channels, Step);
         }
         AtomicFile.WriteAllBytes(Run.LossPlotPath, LossChart.Render(Metrics.Read(Run.MetricsPath)));
@@ -296,6 +333,8 @@ public sealed class Trainer : IDisposable
         tensorBoard?.Dispose();
         Optimizer.Dispose();
         Ema.Dispose();
+        lowPrecision?.Dispose();
         Model.Dispose();
+        parameters.Dispose();
     }
 }

@@ -63,6 +63,13 @@ public sealed record TrainingConfig
     public string Device { get; init; } = "cpu";
     /// <summary>Intra-op threads; 0 = the number of cores.</summary>
     public int Threads { get; init; } = 0;
+    /// <summary>
+    /// Precision of the forward and backward passes (weights, optimizer state, EMA and checkpoints stay float32).
+    /// A run records the resolved value, so auto becomes fp32 or bf16 in its config.json. The default is fp32:
+    /// on the 2-core AVX-512 BF16 Xeon of docs/benchmarks-perf.md, libtorch 2.10's bf16 convolutions at these
+    /// channel counts are no faster than fp32, so bf16 training measured about 30% slower there.
+    /// </summary>
+    public Precision Precision { get; init; } = Precision.Fp32;
 
     public int ImagesPerStep => Batch * GradAccumulation;
 

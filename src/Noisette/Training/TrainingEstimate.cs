@@ -19,11 +19,14 @@ public sealed record TrainingEstimate(string Preset, int Batch, double SecondsPe
         TorchRuntime.ConfigureThreads(config.Threads);
         var device = TorchRuntime.ResolveDevice(config.Device);
         var m = config.Model;
+        var precision = PrecisionSupport.Resolve(config.Precision, device);
         using var model = new UNet(m);
         model.to(device);
-        model.train();
-        var parameters = ModelWeights.Named(model);
+        using var parameters = new FlatParameters(model, withGrad: true);
         using var opt = new AdamW(parameters, config.Beta1, config.Beta2, config.AdamEpsilon, config.WeightDecay);
+        using var low = precision == Precision.Fp32 ? null : new LowPrecisionCopy(model, parameters, PrecisionSupport.ScalarTypeOf(precision), device);
+        var network = low?.Model ?? model;
+        network.train();
         var diffusion = new GaussianDiffusion(config.Diffusion);
         int batch = config.ImagesPerStep;
         void Step()
@@ -32,9 +35,11 @@ public sealed record TrainingEstimate(string Preset, int Batch, double SecondsPe
             var x0 = rand(new long[] { batch, m.InChannels, m.ImageSize, m.ImageSize }, device: device) * 2 - 1;
             var t = randint(0, diffusion.T, [batch], dtype: int64, device: device);
             var noise = randn_like(x0);
-            diffusion.Loss(model.call(diffusion.QSample(x0, t, noise), t), x0, noise, t).mean().backward();
+            diffusion.Loss(network.call(diffusion.QSample(x0, t, noise), t).to(float32), x0, noise, t).mean().backward();
+            low?.MoveGradients();
             opt.Step(config.LearningRate);
-            foreach (var (_, p) in parameters) p.grad?.zero_();
+            low?.Refresh();
+            parameters.Grad!.zero_();
         }
         Step();
         var sw = Stopwatch.StartNew();
