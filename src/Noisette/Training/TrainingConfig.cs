@@ -66,7 +66,7 @@ public sealed record TrainingConfig
     /// <summary>
     /// Precision of the forward and backward passes (weights, optimizer state, EMA and checkpoints stay float32).
     /// A run records the resolved value, so auto becomes fp32 or bf16 in its config.json. The default is fp32:
-    /// on the 2-core AVX-512 BF16 Xeon of docs/benchmarks-perf.md, libtorch 2.10's bf16 convolutions at these
+    /// on the 2-core AVX-512 BF16 Xeon of docs/benchmarks.md, libtorch 2.10's bf16 convolutions at these
     /// channel counts are no faster than fp32, so bf16 training measured about 30% slower there.
     /// </summary>
     public Precision Precision { get; init; } = Precision.Fp32;
