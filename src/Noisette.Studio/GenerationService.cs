@@ -24,7 +24,7 @@ public sealed class GenerationService : IDisposable
     public const int MaxCount = 64;
     private readonly SemaphoreSlim gate = new(1, 1);
     private LoadedModel? cached;
-    private (string Dir, DateTime Stamp)? cachedKey;
+    private (string Dir, DateTime Stamp, Noisette.Training.Precision Precision)? cachedKey;
 
     public async Task<GalleryBatch> GenerateAsync(string runPath, GenerateSettings s, CancellationToken cancel)
     {
@@ -92,15 +92,16 @@ public sealed class GenerationService : IDisposable
         foreach (var f in Directory.EnumerateFiles(dir, "grid-*.png")) File.Delete(f);
     }
 
-    private LoadedModel Load(string runPath, string which)
+    /// <summary>The EMA weights of a checkpoint, kept in memory for the next call with the same checkpoint and precision.</summary>
+    private LoadedModel Load(string runPath, string which, Noisette.Training.Precision precision = Noisette.Training.Precision.Fp32)
     {
         var (dir, _, _) = Noisette.IO.Checkpoint.Resolve(runPath, which);
-        var stamp = File.GetLastWriteTimeUtc(Path.Combine(dir, Noisette.IO.Checkpoint.StateFile));
-        if (cached is not null && cachedKey == (dir, stamp)) return cached;
+        var key = (dir, File.GetLastWriteTimeUtc(Path.Combine(dir, Noisette.IO.Checkpoint.StateFile)), precision);
+        if (cached is not null && cachedKey == key) return cached;
         cached?.Dispose();
         cached = null;
-        cached = LoadedModel.Load(dir);
-        cachedKey = (dir, stamp);
+        cached = LoadedModel.Load(dir, precision: precision);
+        cachedKey = key;
         return cached;
     }
 
@@ -217,48 +218,18 @@ public sealed class GenerationService : IDisposable
     public async Task<RegenerateResult> RegenerateAsync(string runPath, string? favourite, CancellationToken cancel)
     {
         var (file, p) = ReadFavourite(runPath, favourite);
-        if (p.Kind is not (Provenance.Sample or Provenance.Edit or Provenance.Inpaint))
-            throw StudioError.BadField("favourite", $"is a {p.Kind}; only single pictures, edits and inpaintings can be made again");
-        if (p.Kind is Provenance.Edit or Provenance.Inpaint)
-        {
-            CheckInput(p.Input, p.InputSha256, "input picture");
-            if (p.Kind == Provenance.Inpaint) CheckInput(p.Mask, p.MaskSha256, "mask");
-        }
+        try { Regenerate.Check(p, Path.GetFileName(file)); }
+        catch (NoisetteInputException e) { throw StudioError.Conflict(e.Message); }
         var step = p.CheckpointStep.ToString(CultureInfo.InvariantCulture);
         return await Exclusive(cancel, () =>
         {
-            var model = Load(runPath, step);
-            var outDir = NewBatchDir(runPath, "regenerated");
-            var result = p.Kind switch
-            {
-                Provenance.Edit => Edit.ToFolder(model, new EditRequest
-                {
-                    ImagePath = p.Input!, Strength = p.Strength ?? 0.5, Seed = p.Seed, Sampler = p.Sampler, Steps = p.Steps, Eta = p.Eta,
-                    Class = p.Class, Guidance = p.Guidance ?? 2.0,
-                }, outDir),
-                Provenance.Inpaint => Inpaint.ToFolder(model, new InpaintRequest
-                {
-                    ImagePath = p.Input!, MaskPath = p.Mask!, Seed = p.Seed, Sampler = p.Sampler, Steps = p.Steps, Eta = p.Eta,
-                    Jumps = p.Jumps ?? 1, JumpLength = p.JumpLength ?? 1,
-                    Class = p.Class, Guidance = p.Guidance ?? 2.0,
-                }, outDir),
-                _ => SamplePipeline.Run(model, new SampleRequest
-                {
-                    Seeds = [p.Seed], Sampler = p.Sampler, Steps = p.Steps, Eta = p.Eta,
-                    Classes = p.Class is null ? [] : [p.Class], Guidance = p.Guidance ?? 2.0,
-                }, outDir),
-            };
+            var model = Load(runPath, step, Noisette.Training.PrecisionSupport.Parse(p.Precision));
+            var result = Regenerate.Run(model, p, NewBatchDir(runPath, "regenerated"), Path.GetFileName(file));
             bool same = File.ReadAllBytes(result.Files[0]).AsSpan().SequenceEqual(File.ReadAllBytes(file));
             var image = Describe(Path.GetFileName(runPath), runPath, result.Files[0], FavouriteHashes(runPath));
             return new RegenerateResult(Path.GetFileName(file), image, same,
                 same ? "made again: the same bytes as the favourite" : "made again, but the bytes differ from the favourite");
         });
-
-        static void CheckInput(string? path, string? sha, string what)
-        {
-            if (path is null || !File.Exists(path)) throw StudioError.Conflict($"the {what} this favourite was made from is no longer there");
-            if (sha is not null && Provenance.FileSha256(path) != sha) throw StudioError.Conflict($"the {what} this favourite was made from has changed since");
-        }
     }
 
     /// <summary>

@@ -245,6 +245,35 @@ public class SamplingPipelineTests(TinyRunFixture fixture) : IClassFixture<TinyR
     }
 
     [Fact]
+    public void RegenerationRefusesWhatItCannotRemakeExactly()
+    {
+        using var dir = new TestData.TempDir();
+        var image = dir["in.png"];
+        PngWriter.Write(image, new PlanarImage(1, 32, 32, Picture(4)));
+        var edit = new Provenance
+        {
+            Kind = Provenance.Edit, Run = fixture.Run, CheckpointStep = 2, Sampler = "dpm++", Steps = 5, Seed = 1,
+            Input = image, InputSha256 = Provenance.FileSha256(image), Strength = 0.4,
+        };
+        Assert.Same(edit, Regenerate.Check(edit, "fav.png"));
+        // A missing setting is refused, not guessed (a guess would not give the same image).
+        var e = Assert.Throws<NoisetteInputException>(() => Regenerate.Check(edit with { Strength = null }, "fav.png"));
+        Assert.Contains("noisette:strength", e.Message);
+        e = Assert.Throws<NoisetteInputException>(() => Regenerate.Check(edit with { Kind = Provenance.Inpaint, Mask = image, MaskSha256 = null }, "fav.png"));
+        Assert.Contains("noisette:jumps", e.Message);
+        e = Assert.Throws<NoisetteInputException>(() => Regenerate.Check(edit with { Kind = Provenance.Interpolate }, "fav.png"));
+        Assert.Contains("interpolation frame", e.Message);
+        // A changed input is refused.
+        PngWriter.Write(image, new PlanarImage(1, 32, 32, Picture(5)));
+        e = Assert.Throws<NoisetteInputException>(() => Regenerate.Check(edit, "fav.png"));
+        Assert.Contains("has changed", e.Message);
+        // Run insists on the model that made the output: same checkpoint, weights and precision.
+        using var model = LoadedModel.Load(fixture.Run, ema: false);
+        Assert.Throws<ArgumentException>(() => Regenerate.Run(model, edit with { CheckpointStep = model.State.Step }, dir["x"], "fav.png"));
+        Assert.False(Directory.Exists(dir["x"]));
+    }
+
+    [Fact]
     public void EditAndInpaintFromTheCommandLineCarryProvenanceAndRegenerate()
     {
         using var dir = new TestData.TempDir();

@@ -280,16 +280,14 @@ public sealed class GaussianDiffusion
     }
 
     /// <summary>
-    /// One term of the variational bound, per image, in bits per dimension: KL(q(x_{t−1}|x_t,x₀) ‖ p(x_{t−1}|x_t))
-    /// for t &gt; 0, and the discretised decoder's negative log-likelihood of x₀ for t = 0 (no clipping of x̂₀).
+    /// One term of the variational bound for a network output (the hybrid loss's L_vlb): see
+    /// <see cref="BoundTermBitsPerDim"/>, with the model's mean and log variance from <see cref="PMeanVariance"/>
+    /// (no clipping of x̂₀).
     /// </summary>
     public Tensor VariationalBoundTerm(Tensor x0, Tensor xt, Tensor t, Tensor output)
     {
-        var (trueMean, trueLogVar) = QPosterior(x0, xt, t);
         var (mean, logVar, _) = PMeanVariance(xt, t, output, clip: false);
-        var kl = NormalKl(trueMean, trueLogVar, mean, logVar).mean([1, 2, 3]) / Math.Log(2.0);
-        var nll = -DiscretizedGaussianLogLikelihood(x0, mean, logVar * 0.5).mean([1, 2, 3]) / Math.Log(2.0);
-        return where(t == 0, nll, kl);
+        return BoundTermBitsPerDim(x0, xt, t, mean, logVar);
     }
 
     // ---- variational bound, in bits per dimension (likelihood evaluation) ----
@@ -333,32 +331,19 @@ public sealed class GaussianDiffusion
     public double FixedLogVariance(int t, bool large) =>
         large ? (t == 0 ? PosteriorLogVarianceClipped[0] : Math.Log(Betas[t])) : PosteriorLogVarianceClipped[t];
 
-    /// <summary>Mean of p(x_{t−1} | x_t) from a predicted x₀: the posterior mean with x̂₀ in place of x₀.</summary>
-    public Tensor PosteriorMean(Tensor x0, Tensor xt, int t)
-    {
-        var (cx0, cxt, _, _) = PosteriorBetween(t, t - 1);
-        return x0 * cx0 + xt * cxt;
-    }
-
     /// <summary>
-    /// One term of the bound for timestep t, per image, in bits/dim: for t ≥ 1 the KL between the true posterior
-    /// q(x_{t−1} | x_t, x₀) and the model's N(mean from <paramref name="predictedX0"/>, e^modelLogVariance); at t = 0
-    /// the negative discretised log-likelihood of x₀ under N(predictedX0, e^modelLogVariance).
-    /// <paramref name="modelLogVariance"/> broadcasts against x (a scalar tensor for fixed variances).
+    /// One term of the bound per image at per-image timesteps t, in bits/dim, for a model step
+    /// p(x_{t−1} | x_t) = N(<paramref name="modelMean"/>, e^<paramref name="modelLogVariance"/>): for t ≥ 1 the KL from
+    /// the true posterior q(x_{t−1} | x_t, x₀); at t = 0 the negative discretised log-likelihood of x₀ (where the
+    /// model's mean is its x̂₀). <paramref name="modelLogVariance"/> broadcasts against x (a scalar tensor for a fixed
+    /// variance). The training loss and likelihood evaluation both use this.
     /// </summary>
-    public Tensor VlbTermBitsPerDim(Tensor x0, Tensor xt, int t, Tensor predictedX0, Tensor modelLogVariance)
+    public Tensor BoundTermBitsPerDim(Tensor x0, Tensor xt, Tensor t, Tensor modelMean, Tensor modelLogVariance)
     {
-        if (t < 0 || t >= T) throw new ArgumentOutOfRangeException(nameof(t));
-        Tensor nats;
-        if (t == 0)
-            nats = -DiscretizedGaussianLogLikelihood(x0, predictedX0, modelLogVariance * 0.5);
-        else
-        {
-            var trueMean = PosteriorMean(x0, xt, t);
-            var trueLogVar = full_like(x0, PosteriorLogVarianceClipped[t]);
-            nats = NormalKl(trueMean, trueLogVar, PosteriorMean(predictedX0, xt, t), modelLogVariance);
-        }
-        return nats.mean([1, 2, 3]) / Math.Log(2);
+        var (trueMean, trueLogVar) = QPosterior(x0, xt, t);
+        var kl = NormalKl(trueMean, trueLogVar, modelMean, modelLogVariance).mean([1, 2, 3]) / Math.Log(2.0);
+        var nll = -DiscretizedGaussianLogLikelihood(x0, modelMean, modelLogVariance * 0.5).mean([1, 2, 3]) / Math.Log(2.0);
+        return where(t == 0, nll, kl);
     }
 
     /// <summary>The prior term KL(q(x_{T−1} | x₀) ‖ N(0, I)) per image, in bits/dim; needs no network.</summary>

@@ -140,7 +140,8 @@ public static class Likelihood
                     Tensor logVar = p.VarValues is { } v
                         ? diffusion.LearnedLogVariance(v.to(float64), allSteps, t)
                         : tensor(diffusion.FixedLogVariance(t, options.FixedLargeVariance), dtype: float64, device: device);
-                    var term = diffusion.VlbTermBitsPerDim(x0, xt, t, predictedX0, logVar).cpu().data<double>().ToArray();
+                    var (modelMean, _) = diffusion.QPosterior(predictedX0, xt, tt);
+                    var term = diffusion.BoundTermBitsPerDim(x0, xt, tt, modelMean, logVar).cpu().data<double>().ToArray();
                     for (int j = 0; j < count; j++)
                     {
                         total[j] += weight * term[j];
