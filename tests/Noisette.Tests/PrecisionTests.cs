@@ -42,17 +42,39 @@ public class PrecisionTests
         double relative = Math.Abs(losses[Precision.Bf16] - losses[Precision.Fp32]) / losses[Precision.Fp32];
         Assert.True(relative < 0.05, $"validation loss fp32 {losses[Precision.Fp32]:F5}, bf16 {losses[Precision.Bf16]:F5}: {relative:P1} apart");
 
+        AssertBf16CheckpointSamplesInEitherPrecision(bf16Run.Path, steps);
+    }
+
+    /// <summary>
+    /// The checkpoint half of the quality guard, on every machine: a short bf16 run (emulated where the CPU lacks
+    /// bf16, so only a few steps) records its precision, writes float32 weights, and samples in fp32 and in bf16.
+    /// </summary>
+    [Fact]
+    public void ABf16RunWritesFloat32CheckpointsThatSampleInFp32()
+    {
+        const int steps = 6;
+        using var dir = new TestData.TempDir();
+        using (var t = Trainer.Start(Quality(Precision.Bf16, steps), new RunFolder(dir.Path), TestData.Bars(16), TestData.Info()))
+        {
+            Assert.Equal(Precision.Bf16, t.Precision);
+            Assert.Equal(TrainingOutcome.Completed, t.Train(CancellationToken.None));
+        }
+        AssertBf16CheckpointSamplesInEitherPrecision(dir.Path, steps);
+    }
+
+    private static void AssertBf16CheckpointSamplesInEitherPrecision(string runPath, int step)
+    {
         // The run records the precision it resolved to; its checkpoint is float32 like any other.
-        var run = new RunFolder(bf16Run.Path);
+        var run = new RunFolder(runPath);
         Assert.Equal(Precision.Bf16, run.ReadConfig().Training.Precision);
-        using (var weights = SafeTensors.Load(Path.Combine(run.CheckpointDir(steps), Checkpoint.ModelFile)))
+        using (var weights = SafeTensors.Load(Path.Combine(run.CheckpointDir(step), Checkpoint.ModelFile)))
             Assert.All(weights.Tensors, t => Assert.Equal(ScalarType.Float32, t.Tensor.dtype));
 
         // It loads and samples in fp32 and in bf16: finite, in range, and close to each other.
         var images = new Dictionary<Precision, Tensor>();
         foreach (var precision in new[] { Precision.Fp32, Precision.Bf16 })
         {
-            using var model = LoadedModel.Load(bf16Run.Path, precision: precision);
+            using var model = LoadedModel.Load(runPath, precision: precision);
             Assert.Equal(PrecisionSupport.ScalarTypeOf(precision), model.Model.ComputeType);
             using var _ = inference_mode();
             using var g = new Generator(3);
