@@ -84,6 +84,9 @@ public class CliTests
         using var data = GlyphFolder(6);
         Assert.Equal(2, Run(["train", "--data", data.Path, "--out", outDir["d"], "--preset", "nope"]));
         Assert.Equal(2, Run(["train", "--data", data.Path, "--out", outDir["e"], "--threads", "999"]));
+        Assert.Equal(2, Run(["train", "--data", data.Path, "--out", outDir["e"], "--threads", "0"]));
+        Assert.Equal(2, Run(["demo", "--out", outDir["e"], "--threads", "-1"]));
+        Assert.False(Directory.Exists(outDir["e"]));                                   // refused before anything is written
         Assert.Equal(2, Run(["train", "--data", data.Path, "--out", Path.Combine(data.Path, "run"), .. Quick]));
         Assert.Equal(2, Run(["train", "--data", data.Path]));                           // --out missing: usage error
         Assert.Equal(2, Run("resume", outDir.Path));                                        // not a run

@@ -21,14 +21,14 @@ public static class CopyCheckCommand
         var raw = new Option<bool>("--no-ema") { Description = "Use the raw weights instead of the EMA weights" };
         var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
         var batch = new Option<int>("--batch") { Description = "Images per network call", DefaultValueFactory = _ => 16 };
-        var threads = new Option<int>("--threads") { Description = "CPU threads (default: one per core; fewer helps on a busy machine)" };
+        var threads = Cli.ThreadsOption("CPU threads (default: one per core; fewer helps on a busy machine)");
         var cmd = new Command("copycheck", "Check whether generated samples are near-copies of training images")
         {
             target, checkpoint, n, output, sampler, steps, seed, data, raw, device, batch, threads,
         };
         cmd.SetAction(p => Cli.Guard(() =>
         {
-            Noisette.Runtime.TorchRuntime.ConfigureThreads(p.GetValue(threads));
+            Noisette.Runtime.TorchRuntime.ConfigureThreads(p.GetValue(threads) ?? 0);
             using var model = LoadedModel.Load(p.GetValue(target)!, p.GetValue(checkpoint)!, !p.GetValue(raw), p.GetValue(device)!, Cli.Warn);
             var dataset = EvaluationPipeline.LoadRunData(model, p.GetValue(data), Cli.Info, Cli.Warn);
             var gallery = p.GetValue(output) ?? Path.Combine(model.Run.Root, $"copycheck-{RunFolder.StepName(model.State.Step)}.html");

@@ -12,7 +12,7 @@ public static class DemoCommand
     {
         var output = new Option<string>("--out") { Description = "Where the demo run goes", DefaultValueFactory = _ => "noisette-demo" };
         var steps = new Option<int>("--steps") { Description = "Training steps (about 3 minutes on 2 CPU cores by default)", DefaultValueFactory = _ => 1500 };
-        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: one per core)" };
+        var threads = Cli.ThreadsOption();
         var cmd = new Command("demo", "Train the tiny model on the bundled letter-A set for a few minutes, then sample it") { output, steps, threads };
         cmd.SetAction(p => Cli.Guard(() =>
         {

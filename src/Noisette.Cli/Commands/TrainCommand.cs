@@ -19,7 +19,7 @@ public static class TrainCommand
         var initFrom = new Option<string?>("--init-from") { Description = "Start from the weights of this run or checkpoint (fine-tuning)" };
         var seed = new Option<long?>("--seed") { Description = "Seed for everything random (default 0)" };
         var device = new Option<string?>("--device") { Description = "cpu or cuda (default cpu)" };
-        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: one per core)" };
+        var threads = Cli.ThreadsOption();
         var precision = new Option<string?>("--precision") { Description = "fp32 (default), bf16, fp16 (GPUs only) or auto (bf16 where the CPU or GPU computes it natively, else fp32); weights and checkpoints stay float32" };
         var flip = new Option<bool>("--flip") { Description = "Augment with random horizontal flips (off by default: letters are not symmetric)" };
         var force = new Option<bool>("--force") { Description = "Train despite fatal data-check problems, and use an output folder that is not empty (its contents are moved to previous-*)" };

@@ -261,6 +261,33 @@ public static class SafeTensors
         return new SafeTensorsFile(list, header.Metadata);
     }
 
+    /// <summary>
+    /// Reads the tensors of a file whose header was read by <see cref="ReadHeader(string)"/> straight into existing
+    /// tensors of the same shapes, one at a time: a contiguous CPU destination of the file's dtype receives the bytes
+    /// directly, any other goes through one temporary tensor. Entries without a destination are skipped.
+    /// </summary>
+    public static void ReadInto(string path, SafeTensorsHeader header, IReadOnlyDictionary<string, Tensor> destinations)
+    {
+        EnsureLittleEndian();
+        using var stream = OpenRead(path);
+        using var _ = no_grad();
+        foreach (var info in header.Tensors)
+        {
+            if (!destinations.TryGetValue(info.Name, out var target)) continue;
+            if (!target.shape.SequenceEqual(info.Shape))
+                throw new ArgumentException($"tensor '{info.Name}' has shape [{string.Join(", ", info.Shape)}], its destination [{string.Join(", ", target.shape)}]", nameof(destinations));
+            stream.Position = header.DataStart + info.Begin;
+            if (target.dtype == info.ScalarType && target.device_type == DeviceType.CPU && target.is_contiguous())
+            {
+                ReadData(stream, target, info.ByteLength, path, info.Name);
+                continue;
+            }
+            using var temp = empty(info.Shape, info.ScalarType);
+            ReadData(stream, temp, info.ByteLength, path, info.Name);
+            target.copy_(temp);
+        }
+    }
+
     private static FileStream OpenRead(string path)
     {
         try

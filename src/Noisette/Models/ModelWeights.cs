@@ -14,34 +14,59 @@ public static class ModelWeights
     /// (a class embedding added to an unconditional model, so that it starts exactly as the source).</param>
     public static void Load(UNet model, IReadOnlyList<(string Name, Tensor Tensor)> tensors, string source, Func<string, bool>? zeroIfMissing = null)
     {
-        var given = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (n, t) in tensors) given[n] = t;
-        var own = model.named_parameters().ToList();
-        foreach (var (name, p) in own)
-        {
-            if (!given.TryGetValue(name, out var t))
-            {
-                if (zeroIfMissing?.Invoke(name) == true) continue;
-                throw new NoisetteInputException($"{source} does not fit this model: tensor {name} is missing");
-            }
-            if (!t.shape.SequenceEqual(p.shape))
-                throw new NoisetteInputException($"{source} does not fit this model: tensor {name} has shape [{string.Join(", ", t.shape)}], the model needs [{string.Join(", ", p.shape)}]");
-        }
-        var ownNames = own.Select(p => p.name).ToHashSet();
-        var unexpected = tensors.FirstOrDefault(t => !ownNames.Contains(t.Name));
-        if (unexpected.Name is not null)
-            throw new NoisetteInputException($"{source} does not fit this model: unexpected tensor {unexpected.Name}");
+        var given = CheckFits(model, tensors.Select(t => (t.Name, t.Tensor.shape)), source, zeroIfMissing);
+        var byName = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (n, t) in tensors) byName[n] = t;
         using var _ = no_grad();
-        foreach (var (name, p) in own)
+        foreach (var (name, p) in model.named_parameters())
         {
-            if (given.TryGetValue(name, out var t)) p.copy_(t);
+            if (given.Contains(name)) p.copy_(byName[name]);
             else p.zero_();
         }
     }
 
+    /// <summary>
+    /// Reads a safetensors file straight into the model's parameters, one tensor at a time, so that loading needs
+    /// hardly any memory beyond the model itself (a 2 GB model does not briefly need 4 GB).
+    /// </summary>
     public static void Load(UNet model, string safetensorsPath, Func<string, bool>? zeroIfMissing = null)
     {
-        using var file = SafeTensors.Load(safetensorsPath);
-        Load(model, file.Tensors, safetensorsPath, zeroIfMissing);
+        var header = SafeTensors.ReadHeader(safetensorsPath);
+        var given = CheckFits(model, header.Tensors.Select(t => (t.Name, t.Shape)), safetensorsPath, zeroIfMissing);
+        var targets = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        using (no_grad())
+            foreach (var (name, p) in model.named_parameters())
+            {
+                if (given.Contains(name)) targets[name] = p;
+                else p.zero_();
+            }
+        SafeTensors.ReadInto(safetensorsPath, header, targets);
+    }
+
+    /// <summary>
+    /// Checks that the named shapes fit the model exactly: no parameter missing (except those
+    /// <paramref name="zeroIfMissing"/> allows), none of another shape, nothing unexpected. Returns the names given.
+    /// </summary>
+    private static HashSet<string> CheckFits(UNet model, IEnumerable<(string Name, long[] Shape)> shapes, string source, Func<string, bool>? zeroIfMissing)
+    {
+        var given = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        var order = new List<string>();
+        foreach (var (n, s) in shapes) { given[n] = s; order.Add(n); }
+        var own = model.named_parameters().ToList();
+        foreach (var (name, p) in own)
+        {
+            if (!given.TryGetValue(name, out var shape))
+            {
+                if (zeroIfMissing?.Invoke(name) == true) continue;
+                throw new NoisetteInputException($"{source} does not fit this model: tensor {name} is missing");
+            }
+            if (!shape.SequenceEqual(p.shape))
+                throw new NoisetteInputException($"{source} does not fit this model: tensor {name} has shape [{string.Join(", ", shape)}], the model needs [{string.Join(", ", p.shape)}]");
+        }
+        var ownNames = own.Select(p => p.name).ToHashSet();
+        var unexpected = order.FirstOrDefault(n => !ownNames.Contains(n));
+        if (unexpected is not null)
+            throw new NoisetteInputException($"{source} does not fit this model: unexpected tensor {unexpected}");
+        return given.Keys.ToHashSet(StringComparer.Ordinal);
     }
 }

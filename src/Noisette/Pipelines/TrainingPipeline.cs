@@ -46,6 +46,7 @@ public static class TrainingPipeline
 
     public static Prepared Start(TrainRequest r, Action<string> info, Action<string> warn)
     {
+        if (r.Threads is int threads) Runtime.TorchRuntime.CheckThreads(threads);   // before the data check and the run folder
         var data = Path.GetFullPath(r.DataPath);
         var run = new RunFolder(r.OutPath);
         if (IsInside(run.Root, data))
@@ -120,6 +121,7 @@ public static class TrainingPipeline
             Precision = r.Precision ?? cfg.Precision,
         };
         cfg.Validate();
+        Runtime.TorchRuntime.CheckThreads(cfg.Threads);
         // A precision this device cannot run (fp16 on a CPU) is refused before the run folder is touched.
         PrecisionSupport.Resolve(cfg.Precision, Runtime.TorchRuntime.ResolveDevice(cfg.Device));
 

@@ -55,11 +55,7 @@ public static class TorchRuntime
     public static int ConfigureThreads(int threads)
     {
         TuneAllocator();
-        int cores = Environment.ProcessorCount;
-        if (threads < 0) throw new NoisetteInputException($"--threads must be positive, got {threads}");
-        if (threads > cores)
-            throw new NoisetteInputException($"--threads {threads} is more than the {cores} cores of this machine; more threads than cores only slows training down");
-        int n = threads == 0 ? cores : threads;
+        int n = CheckThreads(threads);
         set_num_threads(n);
         if (!interopSet)
         {
@@ -67,6 +63,19 @@ public static class TorchRuntime
             interopSet = true;
         }
         return n;
+    }
+
+    /// <summary>
+    /// The thread count <paramref name="threads"/> asks for on this machine (0 = one per core); a negative count or
+    /// more threads than cores is an input error. Touches nothing, so it can run before any work starts.
+    /// </summary>
+    public static int CheckThreads(int threads)
+    {
+        int cores = Environment.ProcessorCount;
+        if (threads < 0) throw new NoisetteInputException($"--threads must be positive, got {threads}");
+        if (threads > cores)
+            throw new NoisetteInputException($"--threads {threads} is more than the {cores} cores of this machine; more threads than cores only slows training down");
+        return threads == 0 ? cores : threads;
     }
 
     /// <summary>Seeds libtorch's global generator (dropout and any unseeded draw) for one step.</summary>

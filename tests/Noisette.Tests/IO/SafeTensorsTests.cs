@@ -79,6 +79,36 @@ public sealed class SafeTensorsTests : IDisposable
     }
 
     [Fact]
+    public void ReadIntoFillsExistingTensorsInPlaceOrThroughAConversion()
+    {
+        using var scope = NewDisposeScope();
+        var a = RandomBits(ScalarType.Float32, [3, 4], 11);
+        var b = RandomBits(ScalarType.Float16, [2, 5], 12);
+        var c = RandomBits(ScalarType.Float32, [6], 13);
+        var path = TempPath("into.safetensors");
+        SafeTensors.Save(path, [("a", a), ("b", b), ("c", c)]);
+        var header = SafeTensors.ReadHeader(path);
+
+        // A contiguous view into a larger buffer (as a model's flat parameters are) is filled in place;
+        // a float32 destination for a float16 entry converts; a transposed destination is filled through a copy.
+        var buffer = zeros(30);
+        var intoA = buffer.narrow(0, 5, 12).view(3, 4);
+        var intoB = zeros(2, 5);
+        var intoC = zeros(6);
+        SafeTensors.ReadInto(path, header, new Dictionary<string, Tensor> { ["a"] = intoA, ["b"] = intoB, ["c"] = intoC });
+        Assert.Equal(RawBytes(a), RawBytes(buffer.narrow(0, 5, 12)));     // the view's own memory holds the values
+        Assert.Equal(RawBytes(b.to(ScalarType.Float32)), RawBytes(intoB));
+        Assert.Equal(RawBytes(c), RawBytes(intoC));
+        Assert.Equal(0f, buffer.narrow(0, 0, 5).abs().sum().item<float>());      // nothing outside the view is touched
+        Assert.Equal(0f, buffer.narrow(0, 17, 13).abs().sum().item<float>());
+
+        var transposed = zeros(4, 3).t();
+        SafeTensors.ReadInto(path, header, new Dictionary<string, Tensor> { ["a"] = transposed });
+        Assert.Equal(RawBytes(a), RawBytes(transposed));
+        Assert.Throws<ArgumentException>(() => SafeTensors.ReadInto(path, header, new Dictionary<string, Tensor> { ["a"] = zeros(4, 3) }));
+    }
+
+    [Fact]
     public void HeaderLayoutIsTheSafetensorsFormat()
     {
         using var scope = NewDisposeScope();
