@@ -13,6 +13,7 @@ using Noisette.Training;
 //   dotnet run -c Release --project bench/Noisette.Bench -- train --preset letters32 --batch 32 --steps 10 --threads 2 --precision bf16
 //   dotnet run -c Release --project bench/Noisette.Bench -- sample --preset letters32 --threads 2 --precision bf16
 
+Noisette.Runtime.TorchRuntime.PrepareProcess();   // before the first tensor, as the CLI does
 var argv = args.ToList();
 string command = argv.Count > 0 && !argv[0].StartsWith("--", StringComparison.Ordinal) ? argv[0] : "train";
 string Opt(string name, string def)

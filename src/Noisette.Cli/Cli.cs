@@ -35,7 +35,7 @@ public static class Cli
 
     public static int Run(RootCommand root, string[] args)
     {
-        Noisette.Runtime.TorchRuntime.TuneAllocator();
+        Noisette.Runtime.TorchRuntime.PrepareProcess();
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
