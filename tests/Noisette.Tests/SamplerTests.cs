@@ -22,6 +22,7 @@ public class SamplerTests
     [InlineData("ddim", 10, 0.0)]
     [InlineData("ddim", 10, 1.0)]
     [InlineData("dpm++", 10, 0.0)]
+    [InlineData("euler-a", 10, 0.0)]
     public void SamplingIsDeterministicForASeedAndIndependentOfTheBatch(string name, int steps, double eta)
     {
         using var model = TinyModel();
@@ -67,6 +68,8 @@ public class SamplerTests
     [InlineData("ddim", 500, 0.0)]
     [InlineData("ddim", 500, 1.0)]
     [InlineData("ddpm", 1000, 0.0)]
+    [InlineData("euler-a", 500, 0.0)]
+    [InlineData("euler-a", 100, 0.0)]
     public void SamplersReachTheDataDistributionOfAnAnalyticDenoiser(string name, int steps, double eta)
     {
         using var scope = NewDisposeScope();

@@ -8,7 +8,7 @@ public readonly record struct SamplerProgress(int Step, int Steps, Tensor Predic
 /// <summary>Options shared by every sampler.</summary>
 public sealed record SamplerOptions
 {
-    /// <summary>Network calls; 0 means the sampler's default (T for DDPM, 50 for DDIM, 20 for DPM-Solver++).</summary>
+    /// <summary>Network calls; 0 means the sampler's default (T for DDPM, 50 for DDIM, 50 for Euler ancestral, 20 for DPM-Solver++).</summary>
     public int Steps { get; init; }
     /// <summary>DDIM's η: 0 is deterministic, 1 is DDPM-like ancestral noise.</summary>
     public double Eta { get; init; }
