@@ -43,17 +43,45 @@ public sealed record GuidedDiffusionModel(
 /// </summary>
 public static class GuidedDiffusionImport
 {
-    /// <summary>The released models (guided-diffusion's README), by architecture, with the flags tensors cannot reveal.</summary>
-    private sealed record Release(string Name, int ModelChannels, double[] Mult, int NumResBlocks, int ImageSize, int NumHeads,
-                                  int NumHeadChannels, bool NewAttentionOrder, string Schedule, double Dropout);
+    /// <summary>
+    /// A released model (guided-diffusion's README), by architecture, with the flags tensors cannot reveal. Several
+    /// releases share an architecture (the unconditional ImageNet 256 px model and the LSUN models); they differ only
+    /// in dropout, which only training uses, and are told apart by file name.
+    /// </summary>
+    private sealed record Release(string Name, string[] Files, bool ClassCond, int ModelChannels, double[] Mult, int NumResBlocks, int ImageSize,
+                                   int NumHeads, int NumHeadChannels, bool NewAttentionOrder, string Schedule, double Dropout);
 
+    /// <summary>The MODEL_FLAGS of guided-diffusion's README for each released diffusion model: --dropout 0.1 appears only
+    /// for the 64 px ImageNet model and the LSUN bedroom, cat and horse models; every other model uses the default 0.0.</summary>
     private static readonly Release[] Releases =
     [
-        new("64x64_diffusion.pt (ImageNet 64, class-conditional)", 192, [1, 2, 3, 4], 3, 64, 4, 64, true, "cosine", 0.1),
-        new("128x128_diffusion.pt (ImageNet 128, class-conditional)", 256, [1, 1, 2, 3, 4], 2, 128, 4, -1, false, "linear", 0.0),
-        new("256x256_diffusion.pt / 256x256_diffusion_uncond.pt / lsun_*.pt (256 px)", 256, [1, 1, 2, 2, 4, 4], 2, 256, 4, 64, false, "linear", 0.1),
-        new("512x512_diffusion.pt (ImageNet 512, class-conditional)", 256, [0.5, 1, 1, 2, 2, 4, 4], 2, 512, 4, 64, false, "linear", 0.0),
+        new("64x64_diffusion.pt (ImageNet 64, class-conditional)", ["64x64_diffusion.pt"], true, 192, [1, 2, 3, 4], 3, 64, 4, 64, true, "cosine", 0.1),
+        new("128x128_diffusion.pt (ImageNet 128, class-conditional)", ["128x128_diffusion.pt"], true, 256, [1, 1, 2, 3, 4], 2, 128, 4, -1, false, "linear", 0.0),
+        new("256x256_diffusion.pt (ImageNet 256, class-conditional)", ["256x256_diffusion.pt"], true, 256, [1, 1, 2, 2, 4, 4], 2, 256, 4, 64, false, "linear", 0.0),
+        new("256x256_diffusion_uncond.pt (ImageNet 256, unconditional)", ["256x256_diffusion_uncond.pt"], false, 256, [1, 1, 2, 2, 4, 4], 2, 256, 4, 64, false, "linear", 0.0),
+        new("lsun_bedroom.pt / lsun_cat.pt / lsun_horse.pt (LSUN 256, unconditional)", ["lsun_bedroom.pt", "lsun_cat.pt", "lsun_horse.pt"], false,
+            256, [1, 1, 2, 2, 4, 4], 2, 256, 4, 64, false, "linear", 0.1),
+        new("lsun_horse_nodropout.pt (LSUN 256, unconditional, no dropout)", ["lsun_horse_nodropout.pt"], false, 256, [1, 1, 2, 2, 4, 4], 2, 256, 4, 64, false, "linear", 0.0),
+        new("512x512_diffusion.pt (ImageNet 512, class-conditional)", ["512x512_diffusion.pt"], true, 256, [0.5, 1, 1, 2, 2, 4, 4], 2, 512, 4, 64, false, "linear", 0.0),
     ];
+
+    /// <summary>
+    /// The released model with this architecture, or null. When several share it, the one whose file name is the
+    /// checkpoint's; otherwise the first of them (then <paramref name="ambiguous"/> lists them all, as their
+    /// dropout may differ).
+    /// </summary>
+    private static Release? FindRelease(GuidedDiffusionArchitecture a, string source, out IReadOnlyList<Release> ambiguous)
+    {
+        var same = Releases.Where(r => r.ModelChannels == a.ModelChannels && r.NumResBlocks == a.NumResBlocks
+                                       && r.Mult.SequenceEqual(a.ChannelMultipliers) && r.ClassCond == (a.NumClasses > 0)).ToList();
+        ambiguous = [];
+        if (same.Count <= 1) return same.FirstOrDefault();
+        var file = Path.GetFileName(source);
+        var byName = same.FirstOrDefault(r => r.Files.Any(f => string.Equals(f, file, StringComparison.OrdinalIgnoreCase)));
+        if (byName is not null) return byName;
+        ambiguous = same;
+        return same[0];
+    }
 
     // ------------------------------------------------------------------ inference from tensors
 
@@ -193,7 +221,7 @@ public static class GuidedDiffusionImport
             new($"flag --{flag} {stated} contradicts {a.Evidence.GetValueOrDefault(inferredKey, inferredKey)} in {source}, which means {meaning}");
         static string B(bool b) => b ? "True" : "False";
 
-        var release = Releases.FirstOrDefault(r => r.ModelChannels == a.ModelChannels && r.NumResBlocks == a.NumResBlocks && r.Mult.SequenceEqual(a.ChannelMultipliers));
+        var release = FindRelease(a, source, out var sameArchitecture);
 
         if (Has("num_channels") && flags.NumChannels != a.ModelChannels)
             throw Contradiction("num_channels", flags.NumChannels.ToString(CultureInfo.InvariantCulture), "num_channels", $"num_channels {a.ModelChannels}");
@@ -277,6 +305,11 @@ public static class GuidedDiffusionImport
         if (flags.RescaleTimesteps && steps != 1000)
             throw new NoisetteInputException($"flag --rescale_timesteps True with --diffusion_steps {steps} is not supported (the model would see timesteps scaled to 0..1000)");
         double dropout = Has("dropout") ? flags.Dropout : release?.Dropout ?? flags.Dropout;
+        if (!Has("dropout") && sameArchitecture.Select(r => r.Dropout).Distinct().Count() > 1)
+            notes.Add($"dropout {dropout.ToString(CultureInfo.InvariantCulture)} (as {release!.Files[0]}): the file name does not say which of " +
+                      $"{string.Join(", ", sameArchitecture.SelectMany(r => r.Files))} this is, and they were trained with dropout " +
+                      $"{string.Join(" or ", sameArchitecture.Select(r => r.Dropout.ToString(CultureInfo.InvariantCulture)).Distinct())}; " +
+                      "dropout matters only for fine-tuning: pass --flags \"--dropout X\" to choose");
         if (dropout is < 0 or >= 1) throw new NoisetteInputException($"flag --dropout {dropout} is not in [0, 1)");
         if (flags.UseKl) notes.Add("use_kl is ignored: fine-tuning uses the hybrid loss L_simple + 0.001·L_vlb");
         if (Has("timestep_respacing") && flags.TimestepRespacing.Length > 0)

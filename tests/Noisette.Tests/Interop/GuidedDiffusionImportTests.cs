@@ -73,6 +73,58 @@ public sealed class GuidedDiffusionImportTests : IDisposable
         Assert.Equal(Json(config), Json(GuidedDiffusionImport.Resolve(infos, GuidedDiffusionFlags.Parse(LsunBedroom), "lsun_bedroom.pt").Model));
     }
 
+    // The MODEL_FLAGS of each released diffusion model as guided-diffusion's README gives them (the LSUN line serves
+    // lsun_bedroom, lsun_cat and lsun_horse; lsun_horse_nodropout's line differs only by --dropout 0.0).
+    private const string Common = "--diffusion_steps 1000 --learn_sigma True --resblock_updown True --use_scale_shift_norm True --attention_resolutions 32,16,8";
+    public static readonly TheoryData<string, string> ReleasedFlags = new()
+    {
+        { "64x64_diffusion.pt", Common + " --class_cond True --dropout 0.1 --image_size 64 --noise_schedule cosine --num_channels 192 --num_head_channels 64 --num_res_blocks 3 --use_new_attention_order True --use_fp16 True" },
+        { "128x128_diffusion.pt", Common + " --class_cond True --image_size 128 --noise_schedule linear --num_channels 256 --num_heads 4 --num_res_blocks 2 --use_fp16 True" },
+        { "256x256_diffusion.pt", Common + " --class_cond True --image_size 256 --noise_schedule linear --num_channels 256 --num_head_channels 64 --num_res_blocks 2 --use_fp16 True" },
+        { "256x256_diffusion_uncond.pt", Common + " --class_cond False --image_size 256 --noise_schedule linear --num_channels 256 --num_head_channels 64 --num_res_blocks 2 --use_fp16 True" },
+        { "512x512_diffusion.pt", Common + " --class_cond True --image_size 512 --noise_schedule linear --num_channels 256 --num_head_channels 64 --num_res_blocks 2 --use_fp16 False" },
+        { "lsun_bedroom.pt", LsunBedroom },
+        { "lsun_cat.pt", LsunBedroom },
+        { "LSUN_horse.pt", LsunBedroom },
+        { "lsun_horse_nodropout.pt", LsunBedroom.Replace("--dropout 0.1", "--dropout 0.0", StringComparison.Ordinal) },
+    };
+
+    /// <summary>
+    /// A released checkpoint imported without --flags resolves to exactly the model its README flags build —
+    /// dropout included, which only the LSUN models (except lsun_horse_nodropout) and the 64 px model were trained with.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ReleasedFlags))]
+    public void AReleasedCheckpointWithoutFlagsTakesItsReadmeFlags(string file, string readmeFlags)
+    {
+        var flags = GuidedDiffusionFlags.Parse(readmeFlags);
+        var config = GuidedDiffusionImport.ConfigFromFlags(flags);
+        var infos = UNetLayout.Parameters(config).Select(p => new TorchTensorInfo(p.Name, ScalarType.Float16, p.Shape, [], 0, "0")).ToList();
+        var r = GuidedDiffusionImport.Resolve(infos, null, file);
+        Assert.NotNull(r.ReleasedAs);
+        Assert.Equal(flags.Dropout, r.Model.Dropout);
+        Assert.Equal(Json(config), Json(r.Model));
+        Assert.Equal(flags.NoiseSchedule == "cosine" ? Noisette.Diffusion.BetaSchedule.Cosine : Noisette.Diffusion.BetaSchedule.Linear, r.Diffusion.Schedule);
+        Assert.Equal(flags.DiffusionSteps, r.Diffusion.Timesteps);
+        Assert.Equal(Json(config), Json(GuidedDiffusionImport.Resolve(infos, flags, file).Model));
+    }
+
+    [Fact]
+    public void AnUnconditional256pxCheckpointOfUnknownNameSaysWhichDropoutItAssumed()
+    {
+        var config = GuidedDiffusionImport.ConfigFromFlags(GuidedDiffusionFlags.Parse(LsunBedroom));
+        var infos = UNetLayout.Parameters(config).Select(p => new TorchTensorInfo(p.Name, ScalarType.Float16, p.Shape, [], 0, "0")).ToList();
+        var r = GuidedDiffusionImport.Resolve(infos, null, "bedrooms-copy.pt");
+        Assert.Equal(0.0, r.Model.Dropout);     // guided-diffusion's default, as 256x256_diffusion_uncond.pt
+        var note = Assert.Single(r.Notes, n => n.StartsWith("dropout", StringComparison.Ordinal));
+        Assert.Contains("lsun_bedroom.pt", note);
+        Assert.Contains("--dropout", note);
+        // Stating the flag settles it, without a note.
+        var stated = GuidedDiffusionImport.Resolve(infos, GuidedDiffusionFlags.Parse("--dropout 0.1"), "bedrooms-copy.pt");
+        Assert.Equal(0.1, stated.Model.Dropout);
+        Assert.DoesNotContain(stated.Notes, n => n.StartsWith("dropout", StringComparison.Ordinal));
+    }
+
     /// <summary>The analytic layout is the real construction: same names, shapes and order.</summary>
     [Fact]
     public void TheAnalyticLayoutMatchesTheBuiltModel()
