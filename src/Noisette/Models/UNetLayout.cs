@@ -40,7 +40,7 @@ public static class UNetLayout
 
         Linear("time_embed.0", mc, ted);
         Linear("time_embed.2", ted, ted);
-        if (config.NumClasses > 0) list.Add(("label_emb.weight", [config.NumClasses, ted]));
+        if (config.NumClasses > 0) list.Add(("label_emb.weight", [config.NumClasses + (config.NullClass ? 1 : 0), ted]));
 
         int ch = (int)(config.ChannelMultipliers[0] * mc), inputCh = ch, block = 0;
         Conv($"input_blocks.{block++}.0", config.InChannels, ch, 3);

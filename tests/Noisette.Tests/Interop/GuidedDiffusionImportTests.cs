@@ -135,6 +135,8 @@ public sealed class GuidedDiffusionImportTests : IDisposable
         // Legacy up/down-sampling, heads by count, fractional multiplier, no scale-shift.
         configs.Add(new UNetConfig { BaseChannels = 64, ChannelMultipliers = [0.5, 1, 2], ResBlocksPerLevel = 1, AttentionResolutions = [16, 8],
                                      NumHeads = 2, NumHeadsUpsample = 4, NewAttentionOrder = true, LearnSigma = true, NumClasses = 5, ImageSize = 32 });
+        // A class-conditional run of Noisette's own: its class embedding has one more row, the null class.
+        configs.Add(ModelPresets.Get("tiny").Model with { NumClasses = 3, NullClass = true });
         foreach (var config in configs)
         {
             using var model = new UNet(config);
