@@ -84,6 +84,75 @@ public sealed class GuidedDiffusionExactnessTests : IDisposable
         Assert.True(eDdim < 1e-3, $"ddim10 max abs error {eDdim}");
     }
 
+    /// <summary>
+    /// One DDPM step from x_t draws from guided-diffusion's p_mean_variance: mean + exp(½·log variance)·z, with the
+    /// learned variance of the model's extra channels. The sampler computes the variance on its own path
+    /// (<see cref="GaussianDiffusion.LearnedLogVariance"/>), so this checks that path against OpenAI's numbers.
+    /// </summary>
+    [Fact]
+    public void ADdpmStepDrawsFromGuidedDiffusionsPMeanVariance()
+    {
+        var (model, diffusion) = Load("adm_tiny");
+        using var _m = model;
+        using var cases = SafeTensors.Load(Fixture("cases.safetensors"));
+        using var scope = NewDisposeScope();
+        using var _g = inference_mode();
+        var ts = cases["t"].data<long>().Select(v => (int)v).ToArray();
+        var denoiser = new Denoiser(model, diffusion) { ClipDenoised = true };
+        Tensor Step(int i, long seed) => new DdpmSampler().Sample(denoiser, cases["x"][i..(i + 1)],
+            new SamplerOptions { Timesteps = [ts[i]], StopAt = ts[i] - 1 }, Noise.Generators([seed]));
+        for (int i = 0; i < ts.Length; i++)
+        {
+            var z = Noise.Normal(Noise.Generators([7]), 3, 32);
+            var expected = cases["adm_tiny.p_mean"][i..(i + 1)] + (cases["adm_tiny.p_log_variance"][i..(i + 1)] * 0.5).exp() * z;
+            var err = MaxAbs(Step(i, 7), expected);
+            // What a sampler that ignored the learned variance (the posterior's β̃ instead) would give is much further
+            // off: at t = 10, where β̃ and β differ most, by far more than the tolerance; at t = 700, where they
+            // nearly agree, still by many times the error.
+            var posterior = cases["adm_tiny.p_mean"][i..(i + 1)] + z * Math.Sqrt(diffusion.PosteriorBetween(ts[i], ts[i] - 1).Variance);
+            var withPosterior = MaxAbs(Step(i, 7), posterior);
+            _output.WriteLine($"t = {ts[i]}: max abs error {err:E2} (with β̃ instead: {withPosterior:E2})");
+            Assert.True(err < 1e-4, $"t = {ts[i]}: max abs error {err}");
+            Assert.True(withPosterior > 10 * err && (ts[i] > 100 || withPosterior > 1e-3), $"t = {ts[i]}: β̃ instead is off by only {withPosterior}");
+        }
+    }
+
+    /// <summary>Only DDPM uses the variance channels: changing them changes its samples and no other sampler's.</summary>
+    [Fact]
+    public void SamplersWithoutAVarianceIgnoreTheVarianceChannels()
+    {
+        var (model, diffusion) = Load("adm_tiny");
+        using var _m = model;
+        using var scope = NewDisposeScope();
+        using var _g = inference_mode();
+        var noise = Noise.Normal(Noise.Generators([1, 2]), 3, 32);
+        var names = Samplers.Names;
+        Dictionary<string, Tensor> SampleAll() => names.ToDictionary(n => n, n =>
+            Samplers.Get(n).Sample(new Denoiser(model, diffusion), noise, new SamplerOptions { Steps = 4 }, Noise.Generators([1, 2])));
+        var before = SampleAll();
+        // The output convolution's channels 3..5 are the variance values; only they change.
+        var named = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        using (no_grad())
+        {
+            named["out.2.weight"].narrow(0, 3, 3).mul_(-1.5);
+            named["out.2.bias"].narrow(0, 3, 3).add_(0.7);
+        }
+        using (var cases = SafeTensors.Load(Fixture("cases.safetensors")))
+        {
+            var output = model.Forward(cases["x"], cases["t"], null);
+            Assert.True(MaxAbs(output.narrow(1, 0, 3), cases["adm_tiny.out"].narrow(1, 0, 3)) < 1e-4);   // the mean channels are untouched
+            Assert.True(MaxAbs(output.narrow(1, 3, 3), cases["adm_tiny.out"].narrow(1, 3, 3)) > 0.1);
+        }
+        var after = SampleAll();
+        foreach (var n in names)
+        {
+            double diff = MaxAbs(before[n], after[n]);
+            _output.WriteLine($"{n}: max abs change {diff:E2}");
+            if (n == "ddpm") Assert.True(diff > 1e-2, $"ddpm changed by only {diff}");
+            else Assert.True(diff == 0, $"{n} changed by {diff}");
+        }
+    }
+
     [Fact]
     public void ImportWritesARunThatSamplesDeterministically()
     {
