@@ -16,8 +16,8 @@ public static class EditCommand
         var steps = new Option<int>("--steps") { Description = "Network calls at strength 1 (scaled by the strength; default: the sampler's)" };
         var eta = new Option<double>("--eta") { Description = "DDIM η (ddim only)" };
         var seed = new Option<long>("--seed") { Description = "Seed of the noise added to the image" };
-        var cls = new Option<string?>("--class") { Description = "For a class-conditional model: the class to steer towards" };
-        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale (with --class)", DefaultValueFactory = _ => 2.0 };
+        var cls = new Option<string?>("--class") { Description = "For a class-conditional model: the class to steer towards (its name, or its index for an imported model)" };
+        var guidance = new Option<double?>("--guidance") { Description = "Classifier-free guidance scale (with --class; default 2, or 1 for a model without a null class)" };
         var output = new Option<string?>("--out") { Description = "Output folder (default: RUN/generated)" };
         var cmd = new Command("edit", "Image-to-image: push an image partway into noise and let the model bring it back (SDEdit)");
         m.AddTo(cmd);
@@ -37,7 +37,7 @@ public static class EditCommand
                 Seed = p.GetValue(seed),
                 Sampler = p.GetValue(sampler)!,
                 Class = p.GetValue(cls),
-                Guidance = p.GetValue(guidance),
+                Guidance = p.GetValue(guidance) ?? model.DefaultGuidance,
                 Steps = p.GetValue(steps),
                 Eta = p.GetValue(eta),
                 BatchSize = p.GetValue(m.Batch),

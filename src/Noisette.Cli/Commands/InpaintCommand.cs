@@ -17,8 +17,8 @@ public static class InpaintCommand
         var jumps = new Option<int>("--jumps") { Description = "Times each stretch is denoised (1 = no resampling)", DefaultValueFactory = _ => 5 };
         var jumpLength = new Option<int>("--jump-length") { Description = "Timesteps jumped back up before a stretch is denoised again", DefaultValueFactory = _ => 5 };
         var seed = new Option<long>("--seed") { Description = "Seed of the first image" };
-        var cls = new Option<string?>("--class") { Description = "For a class-conditional model: the class to steer towards" };
-        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale (with --class)", DefaultValueFactory = _ => 2.0 };
+        var cls = new Option<string?>("--class") { Description = "For a class-conditional model: the class to steer towards (its name, or its index for an imported model)" };
+        var guidance = new Option<double?>("--guidance") { Description = "Classifier-free guidance scale (with --class; default 2, or 1 for a model without a null class)" };
         var output = new Option<string?>("--out") { Description = "Output folder (default: RUN/generated)" };
         var cmd = new Command("inpaint", "Regenerate the white part of a mask and keep the rest of the image (RePaint)");
         m.AddTo(cmd);
@@ -38,7 +38,7 @@ public static class InpaintCommand
                 Seed = p.GetValue(seed),
                 Sampler = p.GetValue(sampler)!,
                 Class = p.GetValue(cls),
-                Guidance = p.GetValue(guidance),
+                Guidance = p.GetValue(guidance) ?? model.DefaultGuidance,
                 Steps = p.GetValue(steps),
                 Jumps = p.GetValue(jumps),
                 JumpLength = p.GetValue(jumpLength),

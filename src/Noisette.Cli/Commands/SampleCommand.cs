@@ -23,8 +23,8 @@ public static class SampleCommand
         var fromPng = new Option<string?>("--from-png") { Description = "Regenerate the image in this PNG from its provenance (run, checkpoint, sampler, seed...)" };
         var output = new Option<string?>("--out") { Description = "Output folder (default: RUN/generated)" };
         var grid = new Option<bool>("--grid") { Description = "Also write a grid (contact sheet) of all images" };
-        var cls = new Option<string[]>("--class") { Description = "Class to generate (repeatable), or 'all' for a grid with one row per class" };
-        var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale W: 0 unconditional, 1 plain class, higher = more class-like", DefaultValueFactory = _ => 2.0 };
+        var cls = new Option<string[]>("--class") { Description = "Class to generate (repeatable; its name, or its index for an imported model), or 'all' for a grid with one row per class" };
+        var guidance = new Option<double?>("--guidance") { Description = "Classifier-free guidance scale W: 0 unconditional, 1 plain class, higher = more class-like (default 2, or 1 for a model without a null class)" };
         var cmd = new Command("sample", "Generate images from a trained checkpoint (DPM-Solver++ at 20 steps unless told otherwise)");
         m.AddTo(cmd);
         foreach (var o in new Option[] { n, sampler, steps, eta, seed, seeds, fromPng, output, grid, cls, guidance }) cmd.Add(o);
@@ -52,7 +52,7 @@ public static class SampleCommand
                 Grid = p.GetValue(grid),
                 BatchSize = p.GetValue(m.Batch),
                 Classes = p.GetValue(cls) ?? [],
-                Guidance = p.GetValue(guidance),
+                Guidance = p.GetValue(guidance) ?? model.DefaultGuidance,
             };
             Cli.Info($"sampling {request.ResolvedSeeds.Count} image(s) from step {model.State.Step} with {request.Sampler}");
             var result = SamplePipeline.Run(model, request, outDir, (done, total) => Cli.Info($"  {done}/{total} images"));

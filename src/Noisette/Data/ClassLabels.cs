@@ -45,4 +45,18 @@ public sealed record ClassLabels(string[] Names, int[] Labels)
             if (string.Equals(names[i], name, StringComparison.OrdinalIgnoreCase)) return i;
         throw new NoisetteInputException($"unknown class '{name}'. Known classes: {string.Join(", ", names)}");
     }
+
+    /// <summary>
+    /// The label of a class given by name, or, for a model whose <paramref name="count"/> classes have no names (an
+    /// imported guided-diffusion model, whose labels are ImageNet class indices), by its index 0..count−1.
+    /// </summary>
+    public static int Resolve(IReadOnlyList<string>? names, int count, string name)
+    {
+        if (names is not null) return Resolve(names, name);
+        if (int.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index) && index < count)
+            return index;
+        throw new NoisetteInputException(
+            $"unknown class '{name}': this model's {count} classes have no names, so give a class index from 0 to {count - 1} " +
+            "(for OpenAI's released ImageNet models, the ImageNet class index)");
+    }
 }

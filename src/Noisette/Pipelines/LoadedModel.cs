@@ -58,14 +58,56 @@ public sealed class LoadedModel : IDisposable
 
     public Denoiser Denoiser() => new(Model, Diffusion);
 
-    /// <summary>The denoiser for one class (by name) with classifier-free guidance; null = unconditional.</summary>
+    /// <summary>The denoiser for one class (by name, or by index for unnamed classes) with classifier-free guidance; null = unconditional.</summary>
     public Denoiser Denoiser(string? className, double guidance)
     {
-        if (className is null) return Denoiser();
-        var names = Config.Training.ClassNames;
-        if (names is null || !Model.IsConditional) throw new NoisetteInputException("--class: this model was trained without classes");
+        if (className is null)
+        {
+            CheckUnconditional();
+            return Denoiser();
+        }
+        return new Denoiser(Model, Diffusion) { Label = ClassLabel(className), GuidanceScale = CheckGuidance(guidance) };
+    }
+
+    /// <summary>
+    /// The guidance scale when none is asked for: 2 for a class-conditional model with a null class; 1 (plain
+    /// class-conditional sampling) for one without, such as an imported guided-diffusion model.
+    /// </summary>
+    public double DefaultGuidance => Model.IsConditional && Model.NullLabel < 0 ? 1.0 : 2.0;
+
+    /// <summary>The label of a class: by name, or by index 0..N−1 for a model whose classes have no names (an import).</summary>
+    public int ClassLabel(string className)
+    {
+        if (!Model.IsConditional) throw new NoisetteInputException("--class: this model was trained without classes");
+        return Data.ClassLabels.Resolve(Config.Training.ClassNames, Model.Config.NumClasses, className);
+    }
+
+    /// <summary>What a label is called in file names and provenance: its class name, or its index.</summary>
+    public string ClassName(int label) =>
+        Config.Training.ClassNames?[label] ?? label.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Checks a guidance scale for sampling a class: classifier-free guidance (any scale but 1) mixes in the
+    /// prediction for the null class, so a model trained without one takes only 1.
+    /// </summary>
+    public double CheckGuidance(double guidance)
+    {
         if (guidance < 0) throw new NoisetteInputException($"--guidance must not be negative, got {guidance}");
-        return new Denoiser(Model, Diffusion) { Label = Data.ClassLabels.Resolve(names, className), GuidanceScale = guidance };
+        if (Model.IsConditional && Model.NullLabel < 0 && guidance != 1.0)
+            throw new NoisetteInputException(
+                $"--guidance {guidance.ToString(System.Globalization.CultureInfo.InvariantCulture)}: classifier-free guidance needs the model's " +
+                "prediction without a class, and this model has no null class (it was not trained with label dropout, as imported " +
+                "guided-diffusion models are not); use --guidance 1, plain class-conditional sampling");
+        return guidance;
+    }
+
+    /// <summary>Refuses to sample without a class a class-conditional model that has no null class to stand for "no class".</summary>
+    public void CheckUnconditional()
+    {
+        if (Model.IsConditional && Model.NullLabel < 0)
+            throw new NoisetteInputException(
+                $"this model is class-conditional ({Model.Config.NumClasses} classes) and has no null class, so it cannot sample without " +
+                $"a class: pass --class with a class {(Config.Training.ClassNames is null ? $"index from 0 to {Model.Config.NumClasses - 1} (for OpenAI's released ImageNet models, the ImageNet class index)" : "name")}");
     }
 
     public Device Device => Model.parameters().First().device;

@@ -18,9 +18,15 @@ public sealed record SampleRequest
     /// <summary>Also write a grid (a contact sheet) of all images; always done for more than one explicit seed.</summary>
     public bool Grid { get; init; } = false;
     public int BatchSize { get; init; } = 16;
-    /// <summary>Class names to generate ("all" = every class, one grid row each); empty = unconditional (the null class).</summary>
+    /// <summary>
+    /// Class names to generate ("all" = every class, one grid row each), or class indices for a model whose classes
+    /// have no names (an import); empty = unconditional (the null class).
+    /// </summary>
     public IReadOnlyList<string> Classes { get; init; } = [];
-    /// <summary>Classifier-free guidance scale for class-conditional models.</summary>
+    /// <summary>
+    /// Classifier-free guidance scale for class-conditional models; a model without a null class takes only 1
+    /// (<see cref="LoadedModel.DefaultGuidance"/> is the right default for each model).
+    /// </summary>
     public double Guidance { get; init; } = 2.0;
 
     public IReadOnlyList<long> ResolvedSeeds => Seeds ?? Enumerable.Range(0, Count).Select(i => Seed + i).ToArray();
@@ -47,17 +53,17 @@ public static class SamplePipeline
         int[]? labels = classes.Count == 0 ? null : classes.SelectMany(c => perClass.Select(_ => c)).ToArray();
         var options = new SamplerOptions { Steps = request.Steps, Eta = request.Eta };
         int steps = Generation.ResolvedSteps(sampler, options, model.Diffusion.T);
-        double guidance = model.Model.IsConditional ? request.Guidance : 1.0;
+        if (classes.Count == 0) model.CheckUnconditional();
+        double guidance = model.Model.IsConditional ? (classes.Count > 0 ? model.CheckGuidance(request.Guidance) : request.Guidance) : 1.0;
         var denoiser = new Denoiser(model.Model, model.Diffusion) { GuidanceScale = guidance };
         var images = Generation.Sample(denoiser, sampler, options, seeds, request.BatchSize, progress, labels);
         var cfg = model.Model.Config;
         Directory.CreateDirectory(outDir);
         var files = new List<string>();
         var planar = images.Select(b => new PlanarImage(cfg.InChannels, cfg.ImageSize, cfg.ImageSize, b)).ToList();
-        var names = model.Config.Training.ClassNames;
         for (int i = 0; i < planar.Count; i++)
         {
-            string? cls = labels is null ? null : names![labels[i]];
+            string? cls = labels is null ? null : model.ClassName(labels[i]);
             var path = Path.Combine(outDir, FileName(sampler.Name, model.State.Step, seeds[i], cls));
             var p = Pipelines.Provenance.For(model, Pipelines.Provenance.Sample, sampler.Name, steps, request.Eta, seeds[i])
                 with { Class = cls, Guidance = cls is null ? null : guidance };
@@ -69,22 +75,22 @@ public static class SamplePipeline
         {
             gridPath = Path.Combine(outDir, $"grid-{FileSafe(sampler.Name)}-step{model.State.Step}-seeds{perClass[0]}-{perClass[^1]}.png");
             var sheet = Pipelines.Provenance.For(model, Pipelines.Provenance.ContactSheet, sampler.Name, steps, request.Eta, perClass[0])
-                with { Seeds = string.Join(",", perClass), Classes = classes.Count == 0 ? null : string.Join(",", classes.Select(c => names![c])) };
+                with { Seeds = string.Join(",", perClass), Classes = classes.Count == 0 ? null : string.Join(",", classes.Select(model.ClassName)) };
             PngWriter.Write(gridPath, ImageGrid.Compose(planar, classes.Count > 0 ? perClass.Count : null), sheet.ToText());
         }
         return new Result(files, gridPath);
     }
 
-    /// <summary>Class names to labels; "all" means every class.</summary>
+    /// <summary>Class names (or indices, for unnamed classes) to labels; "all" means every named class.</summary>
     public static IReadOnlyList<int> ResolveClasses(LoadedModel model, IReadOnlyList<string> requested)
     {
         if (requested.Count == 0) return [];
-        var names = model.Config.Training.ClassNames;
-        if (names is null || !model.Model.IsConditional)
-            throw new NoisetteInputException("--class: this model was trained without classes");
+        if (!model.Model.IsConditional) throw new NoisetteInputException("--class: this model was trained without classes");
         if (requested.Any(r => string.Equals(r, "all", StringComparison.OrdinalIgnoreCase)))
-            return Enumerable.Range(0, names.Length).ToArray();
-        return requested.Select(r => ClassLabels.Resolve(names, r)).ToArray();
+            return model.Config.Training.ClassNames is { } names
+                ? Enumerable.Range(0, names.Length).ToArray()
+                : throw new NoisetteInputException($"--class all: this model's {model.Model.Config.NumClasses} classes have no names; give class indices (0 to {model.Model.Config.NumClasses - 1})");
+        return requested.Select(model.ClassLabel).ToArray();
     }
 
     /// <summary>The name of a sampled image: sampler, checkpoint step, class and seed, so favourites are easy to tell apart.</summary>

@@ -218,7 +218,7 @@ public sealed class GuidedDiffusionImportTests : IDisposable
 
     private static (int Code, string Error) RunCli(params string[] args)
     {
-        var root = new RootCommand { ImportCommand.Create(), SampleCommand.Create() };
+        var root = new RootCommand { ImportCommand.Create(), SampleCommand.Create(), EditCommand.Create(), InpaintCommand.Create() };
         lock (ConsoleLock)
         {
             var previous = Console.Error;
@@ -246,6 +246,84 @@ public sealed class GuidedDiffusionImportTests : IDisposable
         var b = Sample(Path.Combine(_dir, "b"));
         Assert.Single(a);
         Assert.Equal(File.ReadAllBytes(a[0]), File.ReadAllBytes(b[0]));
+    }
+
+    /// <summary>
+    /// A class-conditional import has no class names and no null class: --class takes a class index, a class is
+    /// required, and guidance other than 1 is refused — by sample, edit and inpaint alike.
+    /// </summary>
+    [Fact]
+    public void AClassConditionalImportSamplesAClassByIndex()
+    {
+        var run = Path.Combine(_dir, "cond");
+        var (code, error) = RunImport(Fixture("adm_tiny_cond.pt"), "--out", run, "--flags", Fixture("adm_tiny_cond.flags.json"));
+        Assert.True(code == 0, error);
+
+        (int Code, string Error, string[] Files) Sample(string dir, params string[] extra)
+        {
+            var (c, e) = RunCli(["sample", run, "--n", "1", "--steps", "3", "--seed", "9", "--sampler", "ddim", "--out", Path.Combine(_dir, dir), .. extra]);
+            return (c, e, Directory.Exists(Path.Combine(_dir, dir)) ? Directory.GetFiles(Path.Combine(_dir, dir)) : []);
+        }
+        var a = Sample("a", "--class", "3");
+        Assert.True(a.Code == 0, a.Error);
+        var b = Sample("b", "--class", "3");
+        var other = Sample("c", "--class", "999");
+        Assert.True(other.Code == 0, other.Error);
+        var png = Assert.Single(a.Files);
+        Assert.Contains("class-3", Path.GetFileName(png));
+        Assert.Equal(File.ReadAllBytes(png), File.ReadAllBytes(Assert.Single(b.Files)));
+        Assert.NotEqual(File.ReadAllBytes(png), File.ReadAllBytes(Assert.Single(other.Files)));
+        var text = Noisette.Data.PngText.Read(png).ToDictionary(kv => kv.Key, kv => kv.Value);
+        Assert.Equal("3", text["noisette:class"]);
+        Assert.Equal(1.0, double.Parse(text["noisette:guidance"], System.Globalization.CultureInfo.InvariantCulture));
+        // The PNG regenerates itself, class and guidance included.
+        var again = RunCli("sample", "--from-png", png, "--out", Path.Combine(_dir, "again"));
+        Assert.True(again.Code == 0, again.Error);
+        Assert.Equal(File.ReadAllBytes(png), File.ReadAllBytes(Assert.Single(Directory.GetFiles(Path.Combine(_dir, "again")))));
+
+        // Indices outside 0..999, names, no class at all, and classifier-free guidance: exit 2 with the reason.
+        foreach (var bad in new[] { "1000", "cat", "all" })
+        {
+            var r = Sample("bad-" + bad, "--class", bad);
+            Assert.Equal(2, r.Code);
+            Assert.Contains("0 to 999", r.Error);
+        }
+        var none = Sample("none");
+        Assert.Equal(2, none.Code);
+        Assert.Contains("no null class", none.Error);
+        Assert.Contains("--class", none.Error);
+        var guided = Sample("guided", "--class", "3", "--guidance", "2");
+        Assert.Equal(2, guided.Code);
+        Assert.Contains("--guidance 2", guided.Error);
+        Assert.Contains("--guidance 1", guided.Error);
+        foreach (var refused in new[] { "bad-1000", "none", "guided" })
+            Assert.False(Directory.Exists(Path.Combine(_dir, refused)) && Directory.GetFiles(Path.Combine(_dir, refused)).Length > 0, $"{refused} wrote images");
+
+        // Edit and inpaint take the index too, and refuse the same way.
+        var image = Path.Combine(_dir, "input.png");
+        File.Copy(a.Files[0], image);
+        var mask = Path.Combine(_dir, "mask.png");
+        Noisette.Data.PngWriter.Write(mask, new Noisette.Data.PlanarImage(1, 32, 32, Enumerable.Range(0, 32 * 32).Select(i => (byte)(i % 32 < 16 ? 255 : 0)).ToArray()));
+        string[] editArgs = ["edit", run, "--image", image, "--strength", "0.3", "--steps", "4", "--sampler", "ddim"];
+        string[] inpaintArgs = ["inpaint", run, "--image", image, "--mask", mask, "--steps", "3", "--jumps", "1"];
+        var edited = RunCli([.. editArgs, "--class", "3", "--out", Path.Combine(_dir, "edit")]);
+        Assert.True(edited.Code == 0, edited.Error);
+        Assert.Single(Directory.GetFiles(Path.Combine(_dir, "edit")));
+        var inpainted = RunCli([.. inpaintArgs, "--class", "3", "--out", Path.Combine(_dir, "inpaint")]);
+        Assert.True(inpainted.Code == 0, inpainted.Error);
+        Assert.Single(Directory.GetFiles(Path.Combine(_dir, "inpaint")));
+        foreach (var args in new[] { editArgs, inpaintArgs })
+        {
+            var r = RunCli([.. args, "--out", Path.Combine(_dir, "refused")]);
+            Assert.Equal(2, r.Code);
+            Assert.Contains("no null class", r.Error);
+            r = RunCli([.. args, "--class", "1000", "--out", Path.Combine(_dir, "refused")]);
+            Assert.Equal(2, r.Code);
+            Assert.Contains("0 to 999", r.Error);
+            r = RunCli([.. args, "--class", "3", "--guidance", "0", "--out", Path.Combine(_dir, "refused")]);
+            Assert.Equal(2, r.Code);
+            Assert.Contains("--guidance 1", r.Error);
+        }
     }
 
     [Fact]
