@@ -59,7 +59,9 @@ public static class TrainingPipeline
         {
             var (_, _, source) = Checkpoint.Resolve(r.InitFrom);
             var src = source.ReadConfig().Training;
-            cfg = (cfg ?? TrainingConfig.FromPreset(src.Preset)) with
+            // Without a config file, the source run's own settings (learning rate, batch, EMA, ...): an import records
+            // those its model was released with, which its preset's defaults are not.
+            cfg = (cfg ?? src) with
             {
                 Preset = src.Preset,
                 ClassNames = src.ClassNames,
@@ -99,6 +101,10 @@ public static class TrainingPipeline
             info($"classes from subfolders ({labels.Count}): {string.Join(", ", labels.Names)}");
             if (cfg.ClassNames is { } known && !known.SequenceEqual(labels.Names))
                 throw new NoisetteInputException($"the folder's classes ({string.Join(", ", labels.Names)}) differ from the starting model's ({string.Join(", ", known)})");
+            if (r.InitFrom is not null && cfg.ClassNames is null && cfg.Model.NumClasses > 0)
+                info($"the starting model's {cfg.Model.NumClasses} classes have no names (an import): the folder's {labels.Count} classes and the null class " +
+                     $"get a new class embedding (label_emb.weight, {labels.Count + 1} rows), each row starting at the mean of the starting model's " +
+                     $"{cfg.Model.NumClasses} rows; every other weight is the starting model's");
             cfg = cfg with { ClassNames = labels.Names, Model = cfg.Model with { NumClasses = labels.Count, NullClass = true } };
         }
         else if (cfg.ClassNames is not null || cfg.Model.NumClasses > 0)

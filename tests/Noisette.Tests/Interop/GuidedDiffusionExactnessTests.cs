@@ -218,6 +218,112 @@ public sealed class GuidedDiffusionExactnessTests : IDisposable
         Assert.True(after.MeanAbs <= before.MeanAbs + 0.1, $"mean |v|: {before.MeanAbs} → {after.MeanAbs}");
     }
 
+    private string LetterFolder(string name, params (string Class, int Skip)[] classes)
+    {
+        var data = Path.Combine(_dir, name);
+        var letters = Directory.GetFiles(Path.Combine(Fixtures.Path(), "..", "..", "data", "demo", "letters-A"), "*.png").Order().ToArray();
+        if (classes.Length == 0) classes = [("", 0)];
+        foreach (var (cls, skip) in classes)
+        {
+            var folder = Path.Combine(data, cls);
+            Directory.CreateDirectory(folder);
+            foreach (var f in letters.Skip(skip).Take(8)) File.Copy(f, Path.Combine(folder, Path.GetFileName(f)));
+        }
+        return data;
+    }
+
+    /// <summary>
+    /// Fine-tuning a 1,000-class import on a folder's two classes: the class embedding becomes the folder's classes
+    /// plus a null class, each row starting at the mean of the imported rows; everything else is the import's.
+    /// </summary>
+    [Fact]
+    public void FineTuningAClassConditionalImportOnSubfolderClasses()
+    {
+        var source = Path.Combine(_dir, "imported");
+        GuidedDiffusionImport.ImportToRun(Fixture("adm_tiny_cond.pt"), source, Fixture("adm_tiny_cond.flags.json"));
+        var data = LetterFolder("classes", ("A", 0), ("B", 8));
+        var configPath = Path.Combine(_dir, "finetune.json");
+        Json.Write(configPath, new TrainingConfig { Steps = 4, Batch = 4, CheckpointEvery = 4, LogEvery = 2, SampleCount = 0, LearningRate = 1e-3, WarmupSteps = 0 });
+        var notes = new List<string>();
+        var prepared = TrainingPipeline.Start(new TrainRequest { DataPath = data, OutPath = Path.Combine(_dir, "tuned"), InitFrom = source, ConfigFile = configPath },
+                                              notes.Add, _ => { });
+        using var trainer = prepared.Trainer;
+        Assert.Equal(["A", "B"], trainer.Config.ClassNames!);
+        Assert.Equal(2, trainer.Config.Model.NumClasses);
+        Assert.True(trainer.Config.Model.NullClass);
+        Assert.Contains(notes, n => n.Contains("label_emb.weight, 3 rows", StringComparison.Ordinal));
+
+        var imported = SafeTensors.Load(Path.Combine(source, "checkpoints", "step-00000000", Checkpoint.EmaFile));
+        using var _i = imported;
+        var importedRows = imported["label_emb.weight"];
+        Assert.Equal(new long[] { 1000, 128 }, importedRows.shape);
+        Dictionary<string, Tensor> Params(UNet m) => m.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        using (var scope = NewDisposeScope())
+        {
+            var mean = importedRows.mean([0], keepdim: true);
+            foreach (var m in new[] { trainer.Model, trainer.Ema.Model })
+            {
+                var p = Params(m);
+                Assert.Equal(new long[] { 3, 128 }, p["label_emb.weight"].shape);
+                Assert.True(MaxAbs(p["label_emb.weight"], mean.expand(3, 128)) < 1e-6);
+                foreach (var (name, t) in imported.Tensors.Where(t => t.Name != "label_emb.weight"))
+                    Assert.True(MaxAbs(p[name], t) == 0, $"{name} is not the import's");
+            }
+        }
+        Assert.Equal(TrainingOutcome.Completed, trainer.Train(CancellationToken.None));
+        var losses = File.ReadAllLines(trainer.Run.MetricsPath).Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(e => e.TryGetProperty("loss", out _)).Select(e => e.GetProperty("loss").GetDouble()).ToList();
+        Assert.Equal(2, losses.Count);
+        Assert.All(losses, l => Assert.True(double.IsFinite(l) && l > 0, $"loss {l}"));
+        using (var scope = NewDisposeScope())
+        {
+            var rows = Params(trainer.Model)["label_emb.weight"];
+            Assert.True(MaxAbs(rows[0], rows[1]) > 0, "the classes A and B did not learn apart");
+        }
+        // The tuned run samples its classes by name, with classifier-free guidance (it has a null class now).
+        using var tuned = LoadedModel.Load(trainer.Run.Root);
+        Assert.Equal(2.0, tuned.DefaultGuidance);
+        var result = SamplePipeline.Run(tuned, new SampleRequest { Count = 1, Sampler = "ddim", Steps = 2, Classes = ["B"] }, Path.Combine(_dir, "tuned-samples"));
+        Assert.Contains("class-B", Path.GetFileName(Assert.Single(result.Files)));
+    }
+
+    /// <summary>
+    /// <c>train --init-from</c> an import without a config file takes the import's own training settings (its
+    /// learning rate, batch, EMA and warm-up), not the defaults of a preset; flags still override them.
+    /// </summary>
+    [Fact]
+    public void InitFromAnImportTakesItsTrainingSettings()
+    {
+        var source = Path.Combine(_dir, "imported");
+        var imported = GuidedDiffusionImport.ImportToRun(Fixture("adm_tiny.pt"), source, Fixture("adm_tiny.flags.json")).Run.ReadConfig().Training;
+        var preset = TrainingConfig.FromPreset(imported.Preset);
+        Assert.NotEqual(preset.LearningRate, imported.LearningRate);   // else this test could not tell them apart
+        Assert.NotEqual(preset.WarmupSteps, imported.WarmupSteps);
+        Assert.NotEqual(preset.EmaDecay, imported.EmaDecay);
+        Assert.NotEqual(preset.Batch, imported.Batch);
+        var data = LetterFolder("letters");
+
+        var plain = TrainingPipeline.Start(new TrainRequest { DataPath = data, OutPath = Path.Combine(_dir, "t1"), InitFrom = source }, _ => { }, _ => { });
+        using (var trainer = plain.Trainer)
+        {
+            var c = trainer.Config;
+            Assert.Equal((imported.LearningRate, imported.Batch, imported.WarmupSteps, imported.EmaDecay, imported.Steps),
+                         (c.LearningRate, c.Batch, c.WarmupSteps, c.EmaDecay, c.Steps));
+            Assert.Equal(Json.Serialize(imported.Model), Json.Serialize(c.Model));
+            Assert.Equal(Json.Serialize(imported.Diffusion), Json.Serialize(c.Diffusion));
+            // What the new run records is what it trains with.
+            Assert.Equal(imported.LearningRate, trainer.Run.ReadConfig().Training.LearningRate);
+        }
+        var overridden = TrainingPipeline.Start(new TrainRequest { DataPath = data, OutPath = Path.Combine(_dir, "t2"), InitFrom = source, LearningRate = 3e-5, Batch = 2 },
+                                                _ => { }, _ => { });
+        using (var trainer = overridden.Trainer)
+        {
+            Assert.Equal(3e-5, trainer.Config.LearningRate);
+            Assert.Equal(2, trainer.Config.Batch);
+            Assert.Equal(imported.EmaDecay, trainer.Config.EmaDecay);
+        }
+    }
+
     /// <summary>The variance channels of the model on noised training images at a few timesteps.</summary>
     private static (double Mean, double MeanAbs, double InRange) VarianceValues(Trainer trainer)
     {
