@@ -222,6 +222,7 @@ public static class GuidedDiffusionImport
         static string B(bool b) => b ? "True" : "False";
 
         var release = FindRelease(a, source, out var sameArchitecture);
+        var releasedAs = sameArchitecture.Count > 1 ? string.Join(" or ", sameArchitecture.Select(r => r.Name)) : release?.Name;
 
         if (Has("num_channels") && flags.NumChannels != a.ModelChannels)
             throw Contradiction("num_channels", flags.NumChannels.ToString(CultureInfo.InvariantCulture), "num_channels", $"num_channels {a.ModelChannels}");
@@ -239,7 +240,7 @@ public static class GuidedDiffusionImport
         // Image size: stated, or the release's; tensors cannot tell it.
         int imageSize;
         if (Has("image_size")) imageSize = flags.ImageSize;
-        else if (release is not null) { imageSize = release.ImageSize; notes.Add($"image_size {imageSize} taken from the released model {release.Name}"); }
+        else if (release is not null) { imageSize = release.ImageSize; notes.Add($"image_size {imageSize} taken from the released model {releasedAs}"); }
         else throw new NoisetteInputException(
             $"{source} is not one of the released architectures, so its image size cannot be inferred: pass --flags \"--image_size N ...\" with the MODEL_FLAGS it was trained with");
         int factor = 1 << (a.Levels - 1);
@@ -344,7 +345,7 @@ public static class GuidedDiffusionImport
             LearnSigma = a.LearnSigma,
         };
         diffusion.Validate();
-        return new GuidedDiffusionModel(model, diffusion, a, release?.Name, notes);
+        return new GuidedDiffusionModel(model, diffusion, a, releasedAs, notes);
     }
 
     /// <summary>

@@ -116,6 +116,8 @@ public sealed class GuidedDiffusionImportTests : IDisposable
         var infos = UNetLayout.Parameters(config).Select(p => new TorchTensorInfo(p.Name, ScalarType.Float16, p.Shape, [], 0, "0")).ToList();
         var r = GuidedDiffusionImport.Resolve(infos, null, "bedrooms-copy.pt");
         Assert.Equal(0.0, r.Model.Dropout);     // guided-diffusion's default, as 256x256_diffusion_uncond.pt
+        Assert.Contains("256x256_diffusion_uncond.pt", r.ReleasedAs);
+        Assert.Contains("lsun_bedroom.pt", r.ReleasedAs);
         var note = Assert.Single(r.Notes, n => n.StartsWith("dropout", StringComparison.Ordinal));
         Assert.Contains("lsun_bedroom.pt", note);
         Assert.Contains("--dropout", note);
