@@ -57,13 +57,13 @@ public static class Cli
     /// The --threads option of every command that computes: left out, one thread per core; otherwise at least 1 and
     /// at most the number of cores (checked when it is used, against the machine it runs on).
     /// </summary>
-    public static Option<int?> ThreadsOption(string description = "CPU threads (default: one per core)")
+    public static Option<int?> ThreadsOption(string description = "CPU threads (default: one per physical core)")
     {
         var option = new Option<int?>("--threads") { Description = description };
         option.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int?>() is int n && n < 1)
-                r.AddError($"--threads must be at least 1, got {n}; leave it out to use one thread per core ({Environment.ProcessorCount} on this machine)");
+                r.AddError($"--threads must be at least 1, got {n}; leave it out to use one thread per physical core ({Noisette.Runtime.TorchRuntime.DefaultThreads} on this machine)");
         });
         return option;
     }

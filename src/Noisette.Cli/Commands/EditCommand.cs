@@ -40,7 +40,7 @@ public static class EditCommand
                 Guidance = p.GetValue(guidance) ?? model.DefaultGuidance,
                 Steps = p.GetValue(steps),
                 Eta = p.GetValue(eta),
-                BatchSize = p.GetValue(m.Batch),
+                BatchSize = m.BatchFor(p, model),
             }, outDir, (done, total) => Cli.Info($"  {done}/{total} images"));
             foreach (var f in result.Files) Cli.Info($"wrote {f}");
             return Cli.Ok;

@@ -27,7 +27,7 @@ public static class EvalCommand
         var raw = new Option<bool>("--no-ema") { Description = "Use the raw weights instead of the EMA weights" };
         var device = new Option<string>("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
         var batch = new Option<int>("--batch") { Description = "Images per network call", DefaultValueFactory = _ => 16 };
-        var threads = Cli.ThreadsOption("CPU threads (default: one per core; fewer helps on a busy machine)");
+        var threads = Cli.ThreadsOption("CPU threads (default: one per physical core; fewer helps on a busy machine)");
         var cmd = new Command("eval", "Measure a checkpoint: likelihood (bits/dim) and sample quality (FID/KID)")
         {
             target, checkpoint, nll, timesteps, randomSteps, fid, n, inception, json, sampler, steps, seed, data, raw, device, batch, threads,

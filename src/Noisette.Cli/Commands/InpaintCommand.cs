@@ -42,7 +42,7 @@ public static class InpaintCommand
                 Steps = p.GetValue(steps),
                 Jumps = p.GetValue(jumps),
                 JumpLength = p.GetValue(jumpLength),
-                BatchSize = p.GetValue(m.Batch),
+                BatchSize = m.BatchFor(p, model),
             }, outDir, (done, total) => Cli.Info($"  {done}/{total} images"));
             foreach (var f in result.Files) Cli.Info($"wrote {f}");
             return Cli.Ok;

@@ -30,7 +30,7 @@ public static class InterpolateCommand
                 Frames = p.GetValue(frames),
                 Sampler = p.GetValue(sampler)!,
                 Steps = p.GetValue(steps),
-                BatchSize = p.GetValue(m.Batch),
+                BatchSize = m.BatchFor(p, model),
             }, outDir, (done, total) => Cli.Info($"  {done}/{total} frames"));
             Cli.Info($"wrote {result.Frames.Count} frames to {Path.GetFullPath(outDir)} and the strip {result.StripPath}");
             return Cli.Ok;

@@ -10,7 +10,11 @@ public sealed class ModelArguments
     public Option<string> Checkpoint { get; } = new("--checkpoint") { Description = "latest, best (lowest validation loss), or a step number", DefaultValueFactory = _ => "latest" };
     public Option<bool> NoEma { get; } = new("--no-ema") { Description = "Use the raw weights instead of the EMA weights" };
     public Option<string> Device { get; } = new("--device") { Description = "cpu or cuda", DefaultValueFactory = _ => "cpu" };
-    public Option<int> Batch { get; } = new("--batch") { Description = "Images per network call", DefaultValueFactory = _ => 16 };
+    public Option<int> Batch { get; } = new("--batch")
+    {
+        Description = "Images per network call (default: as many as fit in the free memory, at most 32; the images do not depend on it in fp32)",
+    };
+    public Option<int?> Threads { get; } = Cli.ThreadsOption();
     public Option<string> Precision { get; } = new("--precision")
     {
         Description = "fp32 (default: the same pixels on every machine and batch size), bf16 (faster where the CPU has AVX-512 BF16), fp16 (GPUs) or auto",
@@ -25,12 +29,17 @@ public sealed class ModelArguments
         command.Add(Device);
         command.Add(Batch);
         command.Add(Precision);
+        command.Add(Threads);
     }
+
+    /// <summary>The batch size asked for, or the model's automatic one.</summary>
+    public int BatchFor(ParseResult p, LoadedModel model) => p.GetValue(Batch) is int b and > 0 ? b : model.AutoBatchSize;
 
     public LoadedModel Load(ParseResult p)
     {
         var target = p.GetValue(Target) ?? throw new NoisetteInputException("name a run folder (or a checkpoint folder)");
-        if (p.GetValue(Batch) < 1) throw new NoisetteInputException("--batch must be at least 1");
+        if (p.GetResult(Batch) is not null && p.GetValue(Batch) < 1) throw new NoisetteInputException("--batch must be at least 1");
+        Runtime.TorchRuntime.ConfigureThreads(p.GetValue(Threads) ?? 0);
         var precision = Training.PrecisionSupport.Parse(p.GetValue(Precision)!);
         return LoadedModel.Load(target, p.GetValue(Checkpoint)!, !p.GetValue(NoEma), p.GetValue(Device)!, Cli.Warn, precision);
     }

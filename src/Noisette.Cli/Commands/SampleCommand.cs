@@ -50,7 +50,7 @@ public static class SampleCommand
                 Steps = p.GetValue(steps),
                 Eta = p.GetValue(eta),
                 Grid = p.GetValue(grid),
-                BatchSize = p.GetValue(m.Batch),
+                BatchSize = m.BatchFor(p, model),
                 Classes = p.GetValue(cls) ?? [],
                 Guidance = p.GetValue(guidance) ?? model.DefaultGuidance,
             };

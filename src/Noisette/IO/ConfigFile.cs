@@ -45,7 +45,7 @@ public static class ConfigFile
         ["sample_count"] = "Images in each checkpoint's sample grid (0 = none).",
         ["seed"] = "Seed for everything random: the same seed and data give the same run.",
         ["device"] = "cpu or cuda.",
-        ["threads"] = "CPU threads; 0 = one per core.",
+        ["threads"] = "CPU threads; 0 = one per physical core.",
     };
 
     public static string Commented(TrainingConfig config)

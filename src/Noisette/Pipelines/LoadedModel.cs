@@ -58,6 +58,9 @@ public sealed class LoadedModel : IDisposable
 
     public Denoiser Denoiser() => new(Model, Diffusion);
 
+    /// <summary>Images per network call when the user does not choose: what fits in the memory free now (at most 32).</summary>
+    public int AutoBatchSize => SamplingBatch.For(Model.Config, Precision, SamplingBatch.AvailableMemory());
+
     /// <summary>The denoiser for one class (by name, or by index for unnamed classes) with classifier-free guidance; null = unconditional.</summary>
     public Denoiser Denoiser(string? className, double guidance)
     {

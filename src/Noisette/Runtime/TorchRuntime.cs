@@ -68,7 +68,7 @@ public static class TorchRuntime
         throw new NoisetteInputException($"--device must be cpu, cuda or cuda:N, got '{name}'");
     }
 
-    /// <summary>Sets intra-op threads (0 = one per core) and a single inter-op thread.</summary>
+    /// <summary>Sets intra-op threads (0 = one per physical core) and a single inter-op thread.</summary>
     public static int ConfigureThreads(int threads)
     {
         PrepareProcess();
@@ -83,8 +83,8 @@ public static class TorchRuntime
     }
 
     /// <summary>
-    /// The thread count <paramref name="threads"/> asks for on this machine (0 = one per core); a negative count or
-    /// more threads than cores is an input error. Touches nothing, so it can run before any work starts.
+    /// The thread count <paramref name="threads"/> asks for on this machine (0 = one per physical core); a negative
+    /// count or more threads than logical cores is an input error. Touches nothing, so it can run before any work starts.
     /// </summary>
     public static int CheckThreads(int threads)
     {
@@ -92,7 +92,52 @@ public static class TorchRuntime
         if (threads < 0) throw new NoisetteInputException($"--threads must be positive, got {threads}");
         if (threads > cores)
             throw new NoisetteInputException($"--threads {threads} is more than the {cores} cores of this machine; more threads than cores only slows training down");
-        return threads == 0 ? cores : threads;
+        return threads == 0 ? DefaultThreads : threads;
+    }
+
+    /// <summary>
+    /// The default thread count: one per physical core this process may use. With simultaneous multithreading two
+    /// logical cores share one core's arithmetic units, and a second libtorch thread on the same core only adds
+    /// contention, so the logical count this process may use is divided by the threads per core.
+    /// </summary>
+    public static int DefaultThreads => Math.Max(1, Environment.ProcessorCount / ThreadsPerCore(ReadCpuInfo()));
+
+    private static string ReadCpuInfo()
+    {
+        try { return OperatingSystem.IsLinux() ? File.ReadAllText("/proc/cpuinfo") : ""; }
+        catch (IOException) { return ""; }
+        catch (UnauthorizedAccessException) { return ""; }
+    }
+
+    /// <summary>
+    /// Logical processors per physical core, from the text of /proc/cpuinfo: the processors counted against the
+    /// distinct (physical id, core id) pairs. 1 when the file does not say (no ids, another OS).
+    /// </summary>
+    public static int ThreadsPerCore(string cpuInfo)
+    {
+        int processors = 0;
+        var cores = new HashSet<(string, string)>();
+        string? package = null, core = null;
+        void EndBlock()
+        {
+            if (core is not null) cores.Add((package ?? "0", core));
+            package = core = null;
+        }
+        foreach (var raw in cpuInfo.Split('\n'))
+        {
+            var line = raw.Trim();
+            if (line.Length == 0) { EndBlock(); continue; }
+            int colon = line.IndexOf(':');
+            if (colon < 0) continue;
+            var key = line[..colon].Trim();
+            var value = line[(colon + 1)..].Trim();
+            if (key == "processor") processors++;
+            else if (key == "physical id") package = value;
+            else if (key == "core id") core = value;
+        }
+        EndBlock();
+        if (processors == 0 || cores.Count == 0 || cores.Count >= processors) return 1;
+        return Math.Max(1, processors / cores.Count);
     }
 
     /// <summary>Seeds libtorch's global generator (dropout and any unseeded draw) for one step.</summary>

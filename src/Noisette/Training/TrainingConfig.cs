@@ -45,7 +45,12 @@ public sealed record TrainingConfig
     public int LogEvery { get; init; } = 10;
     /// <summary>Images in the sample grid written at each checkpoint (0 turns grids off).</summary>
     public int SampleCount { get; init; } = 16;
-    public string SampleSampler { get; init; } = "ddim";
+    /// <summary>
+    /// The sampler of the checkpoint grids. Euler ancestral draws fresh noise at every step, which washes out the
+    /// errors of a model early in training: the deterministic samplers (DDIM, DPM-Solver++) keep them as speckled
+    /// backgrounds that later checkpoints lose, so grids of early checkpoints would look worse than the model is.
+    /// </summary>
+    public string SampleSampler { get; init; } = "euler-a";
     public int SampleSteps { get; init; } = 50;
     /// <summary>Seed of the checkpoint grids: the same for every checkpoint so grids compare over time.</summary>
     public long SampleSeed { get; init; } = 0;
