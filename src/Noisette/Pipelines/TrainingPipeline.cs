@@ -60,8 +60,10 @@ public static class TrainingPipeline
             var (_, _, source) = Checkpoint.Resolve(r.InitFrom);
             var src = source.ReadConfig().Training;
             // Without a config file, the source run's own settings (learning rate, batch, EMA, ...): an import records
-            // those its model was released with, which its preset's defaults are not.
-            cfg = (cfg ?? src) with
+            // those its model was released with, which its preset's defaults are not. What describes the machine the
+            // source was trained on (device, threads, precision) is not inherited: this machine's defaults apply.
+            var machine = new TrainingConfig();
+            cfg = (cfg ?? src with { Device = machine.Device, Threads = machine.Threads, Precision = machine.Precision }) with
             {
                 Preset = src.Preset,
                 ClassNames = src.ClassNames,

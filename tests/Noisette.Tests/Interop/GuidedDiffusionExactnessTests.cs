@@ -302,11 +302,17 @@ public sealed class GuidedDiffusionExactnessTests : IDisposable
         Assert.NotEqual(preset.EmaDecay, imported.EmaDecay);
         Assert.NotEqual(preset.Batch, imported.Batch);
         var data = LetterFolder("letters");
+        // What describes the source's machine is not inherited: a run trained on a GPU fine-tunes here on the CPU.
+        var sourceRun = new RunFolder(source);
+        var recorded = sourceRun.ReadConfig();
+        sourceRun.WriteConfig(recorded with { Training = recorded.Training with { Device = "cuda", Threads = 64, Precision = Precision.Bf16 } });
 
         var plain = TrainingPipeline.Start(new TrainRequest { DataPath = data, OutPath = Path.Combine(_dir, "t1"), InitFrom = source }, _ => { }, _ => { });
         using (var trainer = plain.Trainer)
         {
             var c = trainer.Config;
+            var defaults = new TrainingConfig();
+            Assert.Equal((defaults.Device, defaults.Threads, defaults.Precision), (c.Device, c.Threads, c.Precision));
             Assert.Equal((imported.LearningRate, imported.Batch, imported.WarmupSteps, imported.EmaDecay, imported.Steps),
                          (c.LearningRate, c.Batch, c.WarmupSteps, c.EmaDecay, c.Steps));
             Assert.Equal(Json.Serialize(imported.Model), Json.Serialize(c.Model));
