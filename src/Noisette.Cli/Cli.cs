@@ -96,6 +96,17 @@ public static class Cli
     /// <summary>True when a live progress display makes sense (a terminal, not CI or a pipe).</summary>
     public static bool Interactive => AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
 
-    public static void Info(string message) => AnsiConsole.MarkupLine(Markup.Escape(message));
-    public static void Warn(string message) => AnsiConsole.MarkupLine("[yellow]warning:[/] " + Markup.Escape(message));
+    // Off a terminal the lines go out as they are: Spectre.Console would wrap them at its default 80 columns,
+    // cutting paths in two for whoever reads or parses the output.
+    public static void Info(string message)
+    {
+        if (Interactive) AnsiConsole.MarkupLine(Markup.Escape(message));
+        else Console.Out.WriteLine(message);
+    }
+
+    public static void Warn(string message)
+    {
+        if (Interactive) AnsiConsole.MarkupLine("[yellow]warning:[/] " + Markup.Escape(message));
+        else Console.Out.WriteLine("warning: " + message);
+    }
 }

@@ -109,6 +109,67 @@ public class CliTests
     }
 
     [Fact]
+    public void ForceNeverMovesTheDataFolderOrTheInitFromCheckpoint()
+    {
+        using var outDir = new TestData.TempDir();
+        var run = outDir["run"];
+        // The data folder inside the output folder: refused, with or without --force, and nothing moves.
+        var imgs = Path.Combine(run, "imgs");
+        Directory.CreateDirectory(imgs);
+        foreach (var f in Directory.GetFiles(DemoImages, "*.png").Order(StringComparer.Ordinal).Take(6))
+            File.Copy(f, Path.Combine(imgs, Path.GetFileName(f)));
+        var before = TreeHash(imgs);
+        Assert.Equal(2, Run(["train", "--data", imgs, "--out", run, "--steps", "2", "--force", .. Quick]));
+        Assert.Equal(2, Run(["train", "--data", imgs, "--out", run, "--steps", "2", .. Quick]));
+        Assert.Equal(2, Run(["train", "--data", run, "--out", run, "--steps", "2", "--force", .. Quick]));
+        Assert.Equal(before, TreeHash(imgs));
+        Assert.Equal(new[] { "imgs" }, Directory.GetFileSystemEntries(run).Select(e => Path.GetFileName(e)));
+
+        // Fine-tuning from the run that --force would move aside: refused before anything moves.
+        using var data = GlyphFolder(6);
+        var source = outDir["source"];
+        Assert.Equal(0, Run(["train", "--data", data.Path, "--out", source, "--steps", "2", "--checkpoint-every", "2", .. Quick]));
+        Assert.Equal(2, Run(["train", "--data", data.Path, "--out", source, "--init-from", source, "--steps", "2", "--force", .. Quick]));
+        Assert.Equal(new long[] { 2 }, new RunFolder(source).CheckpointSteps());
+        Assert.Empty(Directory.GetDirectories(source, "previous-*"));
+        // One in a previous-* subfolder is never moved, so that is allowed.
+        Assert.Equal(0, Run(["train", "--data", data.Path, "--out", source, "--steps", "2", "--checkpoint-every", "2", "--force", .. Quick]));
+        var previous = Directory.GetDirectories(source, "previous-*").Single();
+        Assert.Equal(0, Run(["train", "--data", data.Path, "--out", source, "--init-from", previous, "--steps", "2", "--checkpoint-every", "2", "--force", .. Quick]));
+        Assert.True(new RunFolder(previous).Exists);
+        Assert.Equal(new long[] { 2 }, new RunFolder(previous).CheckpointSteps());
+    }
+
+    [Fact]
+    public void PlainOutputNeverWrapsLongPaths()
+    {
+        Assert.SkipWhen(Noisette.Cli.Cli.Interactive, "stdout is a terminal here; the plain lines are for redirected output");
+        var path = "/tmp/" + string.Join("/", Enumerable.Repeat("a-rather-long-folder-name", 6)) + "/grid-00000001.png";
+        var old = Console.Out;
+        var sw = new StringWriter();
+        Console.SetOut(sw);
+        try
+        {
+            Noisette.Cli.Cli.Info($"  grid:          {path}");
+            Noisette.Cli.Cli.Warn($"could not read {path}");
+        }
+        finally { Console.SetOut(old); }
+        var lines = sw.ToString().Split(Environment.NewLine);
+        Assert.Contains($"  grid:          {path}", lines);
+        Assert.Contains($"warning: could not read {path}", lines);
+    }
+
+    [Fact]
+    public void TheDocsGiveTheDemoSetsRealSize()
+    {
+        int count = Directory.GetFiles(DemoImages, "*.png").Length;
+        var root = Path.Combine(Fixtures.Path(), "..", "..");
+        Assert.Contains($"holds {count} grayscale", File.ReadAllText(Path.Combine(root, "data", "demo", "README.md")));
+        Assert.Contains($"set of {count} letter-A glyphs", File.ReadAllText(Path.Combine(root, "README.md")));
+        Assert.Equal(count + 1, File.ReadAllLines(Path.Combine(root, "data", "demo", "manifest.tsv")).Count(l => l.Length > 0));   // a header and a line per font
+    }
+
+    [Fact]
     public void ResumeFallsBackPastADamagedCheckpoint()
     {
         using var data = GlyphFolder(6);

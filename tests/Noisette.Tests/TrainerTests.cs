@@ -68,16 +68,137 @@ public class TrainerTests
     {
         var images = TestData.Bars(16);
         using var dir = new TestData.TempDir();
-        using var t = Trainer.Start(TestData.TinyConfig(200, 100000) with { Batch = 2, LogEvery = 50 },
+        using var t = Trainer.Start(TestData.TinyConfig(200, 100000) with { Batch = 2, LogEvery = 10 },
                                     new RunFolder(dir.Path), images, TestData.Info());
-        var counts = new List<long>();
-        t.Train(CancellationToken.None, p =>
+        // Trainer.LiveTensors sums TorchSharp's per-thread counts of the training and batch-loader threads: a batch is
+        // made on the one and disposed on the other, so either count alone moves by a batch per step without any leak.
+        var counts = new SortedDictionary<int, long>();
+        t.Train(CancellationToken.None, p => { if (p.CheckpointDir is null) counts[p.Step] = t.LiveTensors; });
+        Assert.Equal(20, counts.Count);
+        // Between step 100 and step 200 the sum moves only by the batches in flight (at most 3 queued and 1 waiting,
+        // one tensor each, plus 2 temporaries of one being built), however many steps ran: one leaked tensor per
+        // step would add 100.
+        const int InFlight = 6;
+        long reference = counts[100];
+        foreach (var (step, count) in counts.Where(c => c.Key >= 100))
+            Assert.True(Math.Abs(count - reference) <= InFlight,
+                        $"live tensors at step {step}: {count}, at step 100: {reference} (all: {string.Join(", ", counts.Values)})");
+    }
+
+    [Fact]
+    public void CancellingBetweenCheckpointsWritesOneAndResumesExactly()
+    {
+        var images = TestData.Bars(24);
+        using var a = new TestData.TempDir();
+        using var b = new TestData.TempDir();
+
+        Dictionary<string, float[]> straight;
+        using (var t = Trainer.Start(TestData.TinyConfig(10, 100), new RunFolder(a.Path), images, TestData.Info()))
         {
-            if (p.CheckpointDir is null) { GC.Collect(); GC.WaitForPendingFinalizers(); counts.Add(TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount); }
-        });
-        Assert.True(counts.Count >= 4, "expected a count at every logged step");
-        // After the first window the number of live tensors must not grow with the number of steps.
-        Assert.True(counts[^1] <= counts[1], $"live tensors grew over 200 steps: {string.Join(", ", counts)}");
+            Assert.Equal(TrainingOutcome.Completed, t.Train(CancellationToken.None));
+            straight = Snapshot(t);
+        }
+
+        // Ctrl-C at step 7, far from the next scheduled checkpoint (100): the trainer writes one at step 7.
+        var run = new RunFolder(b.Path);
+        using (var t = Trainer.Start(TestData.TinyConfig(10, 100), run, images, TestData.Info()))
+        {
+            using var cts = new CancellationTokenSource();
+            var outcome = t.Train(cts.Token, p => { if (p.Step == 7 && p.CheckpointDir is null) cts.Cancel(); });
+            Assert.Equal(TrainingOutcome.Interrupted, outcome);
+            Assert.Equal(7, t.Step);
+        }
+        Assert.Equal(new long[] { 7 }, run.CheckpointSteps());
+        var state = Checkpoint.Verify(run.CheckpointDir(7));
+        Assert.Equal(7, state.Step);
+        Assert.Equal(7 * 4, state.DataPosition);
+
+        using (var t = Trainer.Resume(run, images, "test"))
+        {
+            Assert.Equal(7, t.Step);
+            Assert.Equal(TrainingOutcome.Completed, t.Train(CancellationToken.None));
+            var resumed = Snapshot(t);
+            Assert.Equal(straight.Keys.Order(), resumed.Keys.Order());
+            foreach (var (name, values) in straight)
+                Assert.True(values.AsSpan().SequenceEqual(resumed[name]), $"{name} differs after resuming from the Ctrl-C checkpoint");
+        }
+    }
+
+    private sealed class SimulatedCrash : Exception;
+
+    [Fact]
+    public void ResumeCutsTheMetricsBackToItsCheckpoint()
+    {
+        var images = TestData.Bars(24);
+        var validation = TestData.Bars(4, seed: 9);
+        using var dir = new TestData.TempDir();
+        var run = new RunFolder(dir.Path);
+        // Checkpoints at 3, 6 and 8; every step logged. The process dies at step 5, after logging it, and a
+        // last line was being appended when it died.
+        using (var t = Trainer.Start(TestData.TinyConfig(8, 3), run, images, TestData.Info(), validation: validation))
+            Assert.Throws<SimulatedCrash>(() => t.Train(CancellationToken.None, p => { if (p.Step == 5 && p.CheckpointDir is null) throw new SimulatedCrash(); }));
+        Assert.Equal(new long[] { 3 }, run.CheckpointSteps());
+        File.AppendAllText(run.MetricsPath, "{\"step\":6,\"loss\":0.1");
+
+        using (var t = Trainer.Resume(run, images, "test", validation: validation))
+        {
+            Assert.Equal(3, t.Step);
+            Assert.Equal(TrainingOutcome.Completed, t.Train(CancellationToken.None));
+        }
+
+        var training = new List<long>();
+        var validated = new List<long>();
+        foreach (var line in File.ReadAllLines(run.MetricsPath))
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(line);         // every line is whole
+            long step = doc.RootElement.GetProperty("step").GetInt64();
+            (doc.RootElement.TryGetProperty("val_loss", out _) ? validated : training).Add(step);
+        }
+        Assert.Equal(Enumerable.Range(1, 8).Select(s => (long)s), training);   // one line per logged step
+        Assert.Equal(new long[] { 3, 6, 8 }, validated);                        // one per checkpoint
+        Assert.Equal(11, Noisette.Monitoring.Metrics.Read(run.MetricsPath).Count);
+    }
+
+    [Fact]
+    public void AFailedResumeWithARaisedTotalLeavesTheConfigAlone()
+    {
+        using var dir = new TestData.TempDir();
+        var run = new RunFolder(dir.Path);
+        using (var t = Trainer.Start(TestData.TinyConfig(2, 2), run, TestData.Bars(8), TestData.Info()))
+            t.Train(CancellationToken.None);
+        // 16 px images for a 32 px model: the trainer is refused after the checks of the checkpoint and --steps.
+        Assert.Throws<NoisetteInputException>(() => Trainer.Resume(run, TestData.Bars(8, size: 16), "test", totalSteps: 10));
+        Assert.Equal(2, run.ReadConfig().Training.Steps);
+
+        using (var t = Trainer.Resume(run, TestData.Bars(8), "test", totalSteps: 4))
+            Assert.Equal(4, t.TotalSteps);
+        Assert.Equal(4, run.ReadConfig().Training.Steps);
+    }
+
+    [Fact]
+    public void AnInterruptedCheckpointReplacementIsRecoveredOnResume()
+    {
+        var images = TestData.Bars(12);
+        using var dir = new TestData.TempDir();
+        var run = new RunFolder(dir.Path);
+        using (var t = Trainer.Start(TestData.TinyConfig(4, 2), run, images, TestData.Info()))
+            t.Train(CancellationToken.None);
+
+        // A crash while step 4 was being replaced, between its two renames: the old copy is set aside, the new
+        // one still has its temp name; and an unrelated write of step 6 was cut short.
+        Directory.Move(run.CheckpointDir(4), AtomicFile.LeftoverPath(run.CheckpointDir(4), AtomicFile.AsideSuffix));
+        Directory.CreateDirectory(AtomicFile.LeftoverPath(run.CheckpointDir(4), AtomicFile.TempSuffix));
+        var half = Directory.CreateDirectory(AtomicFile.LeftoverPath(run.CheckpointDir(6), AtomicFile.TempSuffix)).FullName;
+        File.WriteAllBytes(Path.Combine(half, Checkpoint.ModelFile), [1, 2, 3]);
+        Assert.Equal(new long[] { 2 }, run.CheckpointSteps());                  // leftovers are never checkpoints
+
+        var warnings = new List<string>();
+        using var resumed = Trainer.Resume(run, images, "test", warn: warnings.Add);
+        Assert.Equal(4, resumed.Step);
+        Assert.Equal(new[] { "step-00000002", "step-00000004" },
+                     Directory.GetDirectories(run.CheckpointsDir).Select(d => Path.GetFileName(d)).Order(StringComparer.Ordinal));
+        Assert.Contains(warnings, w => w.Contains("restored step-00000004"));
+        Assert.Contains("removed .step-00000006.", File.ReadAllText(run.LogPath));
     }
 
     [Fact]

@@ -49,7 +49,7 @@ public static class Checkpoint
     {
         var final = run.CheckpointDir(state.Step);
         Directory.CreateDirectory(run.CheckpointsDir);
-        var tmp = Path.Combine(run.CheckpointsDir, $".{RunFolder.StepName(state.Step)}.{Guid.NewGuid():N}{AtomicFile.TempSuffix}");
+        var tmp = AtomicFile.LeftoverPath(final, AtomicFile.TempSuffix);
         Directory.CreateDirectory(tmp);
         try
         {
@@ -99,6 +99,18 @@ public static class Checkpoint
         }
         return state;
     }
+
+    /// <summary>
+    /// Cleans RUN/checkpoints of what an interrupted <see cref="Write"/> left: temp folders are deleted, and a
+    /// checkpoint set aside while being replaced is renamed back when the replacement never arrived (otherwise
+    /// deleted). Each action goes to the run's log; a restored checkpoint is also a warning.
+    /// </summary>
+    public static void CleanUp(RunFolder run, Action<string>? warn = null) =>
+        AtomicFile.RecoverDirectories(run.CheckpointsDir, RunFolder.IsStepName, (message, restored) =>
+        {
+            run.Log("checkpoints: " + message);
+            if (restored) warn?.Invoke(message);
+        });
 
     /// <summary>
     /// The newest checkpoint that verifies, walking back past damaged ones (each reported through <paramref name="warn"/>).

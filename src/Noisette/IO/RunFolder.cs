@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Text;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Noisette.Training;
 
@@ -69,6 +71,9 @@ public sealed partial class RunFolder
     [GeneratedRegex(@"^step-(\d{8,})$")]
     private static partial Regex StepDirPattern();
 
+    /// <summary>True for the name of a finished checkpoint folder (step-NNNNNNNN).</summary>
+    public static bool IsStepName(string name) => StepDirPattern().IsMatch(name);
+
     /// <summary>Steps of the finished checkpoint folders, ascending. Temp folders and other names are ignored.</summary>
     public IReadOnlyList<long> CheckpointSteps()
     {
@@ -89,6 +94,39 @@ public sealed partial class RunFolder
         File.AppendAllText(MetricsPath, jsonLine + "\n");
     }
 
+    /// <summary>
+    /// Cuts metrics.jsonl back to a checkpoint's step, for a resume from it: the lines of later steps (logged before
+    /// a crash that the checkpoint does not cover) and any line that does not parse (one cut by a crash mid-append)
+    /// are dropped, so the resumed run logs each step once. The file is rewritten atomically, and only when there is
+    /// something to drop. Returns the number of lines dropped.
+    /// </summary>
+    public int TruncateMetrics(long step)
+    {
+        if (!File.Exists(MetricsPath)) return 0;
+        var kept = new StringBuilder();
+        int dropped = 0;
+        foreach (var line in File.ReadLines(MetricsPath))
+        {
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            if (StepOf(line) is { } s && s <= step) kept.Append(line).Append('\n');
+            else dropped++;
+        }
+        if (dropped > 0) AtomicFile.WriteAllText(MetricsPath, kept.ToString());
+        return dropped;
+    }
+
+    /// <summary>The "step" of a metrics line, or null when the line is not a JSON object with an integer step.</summary>
+    private static long? StepOf(string line)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("step", out var s) &&
+                   s.ValueKind == JsonValueKind.Number && s.TryGetInt64(out var step) ? step : null;
+        }
+        catch (JsonException) { return null; }
+    }
+
     public void Log(string line)
     {
         Directory.CreateDirectory(Root);
@@ -98,9 +136,10 @@ public sealed partial class RunFolder
     /// <summary>
     /// Makes sure RUN can take a new run. An empty or missing folder is fine. A folder holding anything else is
     /// refused unless <paramref name="force"/>; with force, what it held is moved into RUN/previous-TIMESTAMP/
-    /// (nothing is deleted).
+    /// (nothing is deleted). Paths in <paramref name="keep"/> (the data folder, a checkpoint the run starts from) are
+    /// never moved: when one lies in what would be moved, the whole call is refused before anything moves.
     /// </summary>
-    public void PrepareForNewRun(bool force)
+    public void PrepareForNewRun(bool force, IReadOnlyCollection<(string What, string Path)>? keep = null)
     {
         if (!Directory.Exists(Root)) { Directory.CreateDirectory(Root); return; }
         var entries = Directory.EnumerateFileSystemEntries(Root).ToList();
@@ -110,14 +149,54 @@ public sealed partial class RunFolder
             var what = Exists ? "already holds a Noisette run (use `noisette resume` to continue it)" : $"is not empty ({entries.Count} entries)";
             throw new NoisetteInputException($"output folder {Root} {what}; choose another --out, or pass --force to move its contents into a previous-* subfolder");
         }
-        var aside = Path.Combine(Root, "previous-" + DateTimeOffset.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        var moved = entries.Where(e => !Path.GetFileName(e).StartsWith("previous-", StringComparison.Ordinal)).ToList();
+        foreach (var (what, path) in keep ?? [])
+            foreach (var e in moved)
+                if (IsSameOrInside(path, e))
+                    throw new NoisetteInputException(
+                        $"--force would move {e} into a previous-* subfolder of {Root}, and it holds the {what} {Path.GetFullPath(path)}; choose another --out");
+        var stamp = "previous-" + DateTimeOffset.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+        var aside = Path.Combine(Root, stamp);
+        for (int n = 2; Directory.Exists(aside) || File.Exists(aside); n++) aside = Path.Combine(Root, $"{stamp}-{n}");   // twice in one second
         Directory.CreateDirectory(aside);
-        foreach (var e in entries)
+        foreach (var e in moved)
         {
-            var name = Path.GetFileName(e);
-            if (name.StartsWith("previous-", StringComparison.Ordinal)) continue;
-            var target = Path.Combine(aside, name);
+            var target = Path.Combine(aside, Path.GetFileName(e));
             if (Directory.Exists(e)) Directory.Move(e, target); else File.Move(e, target);
         }
+    }
+
+    /// <summary>
+    /// True when <paramref name="path"/> is <paramref name="folder"/> or lies inside it, comparing the paths with their
+    /// symbolic links resolved (in the parts that exist).
+    /// </summary>
+    public static bool IsSameOrInside(string path, string folder)
+    {
+        var p = Path.TrimEndingDirectorySeparator(RealPath(path)) + Path.DirectorySeparatorChar;
+        var f = Path.TrimEndingDirectorySeparator(RealPath(folder)) + Path.DirectorySeparatorChar;
+        var cmp = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+        return p.StartsWith(f, cmp);
+    }
+
+    /// <summary>The full path with every symbolic link among its existing components resolved.</summary>
+    private static string RealPath(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var root = Path.GetPathRoot(full)!;
+        var current = root;
+        foreach (var part in full[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var next = Path.Combine(current, part);
+            try
+            {
+                FileSystemInfo info = Directory.Exists(next) ? new DirectoryInfo(next) : new FileInfo(next);
+                if (info.Exists && info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is { } target)
+                    next = Path.GetFullPath(target.FullName);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+            current = next;
+        }
+        return current;
     }
 }

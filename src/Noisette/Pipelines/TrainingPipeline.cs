@@ -49,15 +49,20 @@ public static class TrainingPipeline
         if (r.Threads is int threads) Runtime.TorchRuntime.CheckThreads(threads);   // before the data check and the run folder
         var data = Path.GetFullPath(r.DataPath);
         var run = new RunFolder(r.OutPath);
-        if (IsInside(run.Root, data))
+        if (RunFolder.IsSameOrInside(run.Root, data))
             throw new NoisetteInputException($"--out {run.Root} is inside the data folder {data}; Noisette never writes into the data folder");
+        if (RunFolder.IsSameOrInside(data, run.Root))
+            throw new NoisetteInputException(
+                $"the data folder {data} is inside the output folder {run.Root}; Noisette never moves or writes into the data folder. Choose an --out outside it");
 
         // 1. The configuration before seeing the images.
         TrainingConfig? cfg = null;
+        string? initFromDir = null;
         if (r.ConfigFile is not null) cfg = Json.Read<TrainingConfig>(r.ConfigFile);
         if (r.InitFrom is not null)
         {
-            var (_, _, source) = Checkpoint.Resolve(r.InitFrom);
+            var (sourceDir, _, source) = Checkpoint.Resolve(r.InitFrom);
+            initFromDir = sourceDir;
             var src = source.ReadConfig().Training;
             // Without a config file, the source run's own settings (learning rate, batch, EMA, ...): an import records
             // those its model was released with, which its preset's defaults are not. What describes the machine the
@@ -133,7 +138,9 @@ public static class TrainingPipeline
         // A precision this device cannot run (fp16 on a CPU) is refused before the run folder is touched.
         PrecisionSupport.Resolve(cfg.Precision, Runtime.TorchRuntime.ResolveDevice(cfg.Device));
 
-        run.PrepareForNewRun(r.Force);
+        var keep = new List<(string, string)> { ("data folder", data) };
+        if (initFromDir is not null) keep.Add(("--init-from checkpoint", initFromDir));
+        run.PrepareForNewRun(r.Force, keep);
         var train = new SubsetImageSet(dataset, dataset.TrainIndices, labels?.Labels);
         var runInfo = new RunInfo
         {
@@ -143,7 +150,7 @@ public static class TrainingPipeline
             ValidationImages = dataset.ValidationIndices.Length,
         };
         LogDataset(run, dataset);
-        var trainer = Trainer.Start(cfg, run, train, runInfo, r.InitFrom, Validation(dataset, labels), warn);
+        var trainer = Trainer.Start(cfg, run, train, runInfo, initFromDir, Validation(dataset, labels), warn);
         return new Prepared(trainer, dataset);
     }
 
@@ -205,11 +212,6 @@ public static class TrainingPipeline
         return cfg is null ? p : cfg with { Preset = p.Preset, Model = p.Model, Data = cfg.Data with { ImageSize = p.Model.ImageSize } };
     }
 
-    private static bool IsInside(string path, string folder)
-    {
-        var f = Path.TrimEndingDirectorySeparator(folder) + Path.DirectorySeparatorChar;
-        return (Path.TrimEndingDirectorySeparator(path) + Path.DirectorySeparatorChar).StartsWith(f, StringComparison.Ordinal);
-    }
 }
 
 /// <summary>A view of some images of a set (the training split of a dataset).</summary>

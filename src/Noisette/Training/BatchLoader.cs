@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using TorchSharp;
 using Noisette.Data;
 using static TorchSharp.torch;
 
@@ -28,6 +29,7 @@ public sealed class BatchLoader : IDisposable
     private readonly CancellationTokenSource cts = new();
     private readonly Thread worker;
     private Exception? failure;
+    private ThreadDisposeScopeStatistics? workerStatistics;
 
     /// <param name="startPosition">Sample position of the first batch (step × images per step).</param>
     public BatchLoader(IImageSet images, long seed, int batch, bool flip, long startPosition, bool classBalanced = false, int prefetch = 3)
@@ -42,6 +44,13 @@ public sealed class BatchLoader : IDisposable
         worker = new Thread(() => Produce(startPosition)) { IsBackground = true, Name = "noisette-batches" };
         worker.Start();
     }
+
+    /// <summary>
+    /// TorchSharp's live-tensor count of the loader's thread: the tensors it made (every batch, and any temporaries
+    /// of one being built) less those disposed on it. TorchSharp counts per thread, so a batch that the consumer
+    /// disposes lowers the consumer's count and not this one; the sum of the two is what stays flat.
+    /// </summary>
+    public long WorkerLiveTensors => Volatile.Read(ref workerStatistics)?.ThreadTotalLiveCount ?? 0;
 
     /// <summary>Time the consumer spent waiting for batches.</summary>
     public TimeSpan WaitTime { get; private set; }
@@ -87,6 +96,7 @@ public sealed class BatchLoader : IDisposable
 
     private void Produce(long position)
     {
+        Volatile.Write(ref workerStatistics, DisposeScopeManager.Statistics);
         try
         {
             while (!cts.IsCancellationRequested)

@@ -37,6 +37,14 @@ public sealed class Trainer : IDisposable
     /// <summary>The total the run trains to (may be raised on resume).</summary>
     public int TotalSteps { get; private set; }
 
+    /// <summary>
+    /// The live tensors that training has made, whichever thread made them: TorchSharp's count of the calling thread
+    /// plus that of the batch loader's thread (batches are made there and disposed on the training thread, so each
+    /// count alone drifts by a batch per step). Read on the training thread, in a progress callback, it varies only
+    /// by the few batches in flight; growth with the number of steps is a leak.
+    /// </summary>
+    public long LiveTensors => DisposeScopeManager.Statistics.ThreadTotalLiveCount + (loader?.WorkerLiveTensors ?? 0);
+
     private readonly IImageSet train;
     private readonly IImageSet? validation;
     private readonly string fingerprint;
@@ -46,6 +54,7 @@ public sealed class Trainer : IDisposable
     private readonly LossScaler? lossScaler;
     private long dataPosition;
     private double? lastLoss;
+    private BatchLoader? loader;
 
     private Trainer(TrainingConfig config, RunFolder run, IImageSet train, IImageSet? validation, string fingerprint, Action<string>? warn = null)
     {
@@ -87,6 +96,7 @@ public sealed class Trainer : IDisposable
         var trainer = new Trainer(config, run, train, validation, info.DatasetFingerprint, warn);
         try
         {
+            Checkpoint.CleanUp(run, warn);
             if (initFrom is not null)
             {
                 var (dir, _, _) = Checkpoint.Resolve(initFrom);
@@ -115,6 +125,7 @@ public sealed class Trainer : IDisposable
                                  bool allowDifferentData = false, Action<string>? warn = null, IImageSet? validation = null)
     {
         var cfg = run.ReadConfig();
+        Checkpoint.CleanUp(run, warn);
         var latest = Checkpoint.LatestValid(run, warn)
             ?? throw new NoisetteInputException($"run {run.Root} has no valid checkpoint to resume from");
         var (dir, state) = latest;
@@ -127,7 +138,6 @@ public sealed class Trainer : IDisposable
         {
             if (n <= state.Step) throw new NoisetteInputException($"--steps {n} is not beyond the checkpoint's step {state.Step}");
             config = config with { Steps = n };
-            run.WriteConfig(cfg with { Training = config });
         }
         var trainer = new Trainer(config, run, train, validation, fingerprint, warn);
         try
@@ -141,7 +151,12 @@ public sealed class Trainer : IDisposable
             trainer.Step = (int)state.Step;
             trainer.dataPosition = state.DataPosition;
             trainer.lastLoss = state.Loss;
-            run.Log($"resumed from {RunFolder.StepName(state.Step)}");
+            // Only now that the resume has started is the run's record changed: the raised total, and the metrics
+            // cut back to the checkpoint (lines logged after it, before a crash, are logged again by this run).
+            if (totalSteps is not null) run.WriteConfig(cfg with { Training = config });
+            int dropped = run.TruncateMetrics(state.Step);
+            run.Log($"resumed from {RunFolder.StepName(state.Step)}" +
+                    (dropped > 0 ? $"; {dropped} metrics line(s) after it (or cut by a crash) dropped" : ""));
             return trainer;
         }
         catch
@@ -158,6 +173,7 @@ public sealed class Trainer : IDisposable
     {
         var cfg = Config;
         using var loader = new BatchLoader(train, cfg.Seed, cfg.Batch, cfg.Data.FlipAugment, dataPosition, cfg.ClassBalanced);
+        this.loader = loader;
         using var lossSum = zeros(1, dtype: float32, device: Device);
         int window = 0, lastSaved = Step;
         var clock = Stopwatch.StartNew();
@@ -172,12 +188,17 @@ public sealed class Trainer : IDisposable
             using (var scope = NewDisposeScope())
             {
                 TorchRuntime.SeedStep(cfg.Seed, Step);
+                // The step's timesteps and noise are drawn for the whole effective batch first, so that accumulating
+                // k micro-batches of B images computes the same update as one batch of k·B (up to rounding).
+                int images = cfg.ImagesPerStep;
+                var tAll = randint(0, Diffusion.T, [images], dtype: int64, device: Device);
+                var noiseAll = randn([images, train.Channels, train.ImageSize, train.ImageSize], dtype: float32, device: Device);
                 for (int micro = 0; micro < cfg.GradAccumulation; micro++)
                 {
                     using var batch = loader.Next();
                     var x0 = batch.Images.to(Device);
-                    var t = randint(0, Diffusion.T, [cfg.Batch], dtype: int64, device: Device);
-                    var noise = randn_like(x0);
+                    var t = tAll.narrow(0, micro * cfg.Batch, cfg.Batch);
+                    var noise = noiseAll.narrow(0, micro * cfg.Batch, cfg.Batch);
                     var y = Labels(batch.Labels);
                     var xt = Diffusion.QSample(x0, t, noise);
                     // The network computes in the run's precision; the loss is always float32.
@@ -189,7 +210,7 @@ public sealed class Trainer : IDisposable
                 }
                 if (lossScaler is null || lossScaler.Unscale(parameters.Grad!))
                 {
-                    ClipGradients(cfg.GradClip);
+                    GradientClipping.Clip(parameters.Grad!, cfg.GradClip);
                     Optimizer.Step(lr);
                     lowPrecision?.Refresh();
                     Ema.Update();
@@ -204,7 +225,7 @@ public sealed class Trainer : IDisposable
             if (Step % cfg.LogEvery == 0 || checkpoint)
             {
                 double loss = lossSum.item<float>() / window;    // the only read-back of the step
-                lossSum.zero_();
+                using (NewDisposeScope()) lossSum.zero_();       // zero_ returns a new handle: the scope frees it
                 imagesPerSecond = window * cfg.ImagesPerStep / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
                 lastLoss = loss;
                 Run.AppendMetrics(Metrics.TrainingLine(Step, loss, lr, imagesPerSecond));
@@ -250,32 +271,6 @@ public sealed class Trainer : IDisposable
         ImagesPerSecond = ips,
         Eta = ips > 0 ? TimeSpan.FromSeconds((TotalSteps - Step) * Config.ImagesPerStep / ips) : TimeSpan.Zero,
     };
-
-    /// <summary>Scales the gradient so that its global L2 norm is at most <paramref name="maxNorm"/> (no read-back).</summary>
-    private void ClipGradients(double maxNorm)
-    {
-        if (maxNorm <= 0) return;
-        using var _ = no_grad();
-        using var scope = NewDisposeScope();
-        var grad = parameters.Grad!;
-        var coef = (maxNorm / (GlobalNorm(grad) + 1e-6)).clamp_max(1.0);
-        grad.mul_(coef);
-    }
-
-    /// <summary>
-    /// The L2 norm of a flat tensor, with the same bits whatever the number of threads: a single reduction over a
-    /// long tensor is split among the threads, and so rounds differently with their number; the norms of fixed
-    /// 4096-element rows are each computed by one thread, and so is the norm of those few norms.
-    /// </summary>
-    internal static Tensor GlobalNorm(Tensor flat)
-    {
-        const long row = 4096;
-        long n = flat.numel(), rows = n / row;
-        var parts = new List<Tensor>(2);
-        if (rows > 0) parts.Add(flat.narrow(0, 0, rows * row).view(rows, row).norm(1, false, 2));
-        if (n > rows * row) parts.Add(flat.narrow(0, rows * row, n - rows * row).norm().unsqueeze(0));
-        return (parts.Count == 1 ? parts[0] : cat(parts, 0)).norm();
-    }
 
     /// <summary>
     /// Writes the checkpoint of the current step with its validation loss (EMA weights), prunes old ones (never the
