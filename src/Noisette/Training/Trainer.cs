@@ -100,7 +100,9 @@ public sealed class Trainer : IDisposable
             if (initFrom is not null)
             {
                 var (dir, _, _) = Checkpoint.Resolve(initFrom);
-                // A class embedding new to this run starts at zero: the model begins exactly as the source.
+                // A class embedding new to this run: zero when the source is unconditional (the model begins exactly as
+                // the source); for a class-conditional source of another class count, ModelWeights starts each new row
+                // at the mean of the source's rows.
                 static bool NewEmbedding(string name) => name == "label_emb.weight";
                 ModelWeights.Load(trainer.Model, Path.Combine(dir, Checkpoint.ModelFile), NewEmbedding);
                 ModelWeights.Load(trainer.Ema.Model, Path.Combine(dir, Checkpoint.EmaFile), NewEmbedding);
