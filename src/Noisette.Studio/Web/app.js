@@ -65,6 +65,7 @@ function onSubmit(form, handler) {
     ev.preventDefault();
     const button = form.querySelector("button[type=submit], button:not([type])");
     if (button) button.disabled = true;
+    if ($("#notice").className === "error") notify("");   // an old error does not outlive the next attempt
     try { clearErrors(form); await handler(new FormData(form)); }
     catch (e) { showError(form, e); }
     finally { if (button) button.disabled = false; }
@@ -446,6 +447,7 @@ function drawChart(svg, points) {
     <text x="${L - 6}" y="${T + 8}" text-anchor="end">${fmtNum(hi, 3)}</text><text x="${L - 6}" y="${H - B}" text-anchor="end">${fmtNum(lo, 3)}</text>
     <text x="${L}" y="${H - 8}">step ${x0}</text><text x="${W - R}" y="${H - 8}" text-anchor="end">step ${points[points.length - 1].step}</text>
     <polyline class="loss" points="${line(loss, "loss")}"/>${val.length ? `<polyline class="val" points="${line(val, "validationLoss")}"/>` : ""}
+    ${val.map(p => `<circle class="val-point" cx="${X(p.step).toFixed(1)}" cy="${Y(p.validationLoss).toFixed(1)}" r="3.5"><title>validation loss ${fmtNum(p.validationLoss)} at step ${p.step}</title></circle>`).join("")}
     <text x="${W - R}" y="${T + 8}" text-anchor="end">— loss${val.length ? "   - - validation loss" : ""}</text>`;
 }
 
@@ -773,7 +775,6 @@ async function EditPage(main, [name], params) {
         else { pctx.fillRect(0, 0, W, (H - side) / 2); pctx.fillRect(0, (H + side) / 2, W, (H - side) / 2); }
       }
       $("#e-crop-note").hidden = !cropped;
-      view.dataset.width = W; view.dataset.height = H;
       hasPicture = true; $("#e-empty").hidden = true; clearMask(); resolve();
     };
     img.onerror = () => reject(new Error("this picture cannot be shown"));
