@@ -133,18 +133,19 @@ public sealed class RunCatalog(Workspace workspace, TrainingQueue queue, Dataset
     public static RunConfig ReadConfig(RunFolder run)
     {
         var config = run.ReadConfig();
-        static void Missing(string what) => throw new NoisetteInputException($"config.json has no {what}");
-        if (config.Training is not { } t) { Missing("training section"); return config; }
-        if (config.Run is not { } info) { Missing("run section"); return config; }
-        if (t.Model is null) Missing("training.model");
-        if (t.Diffusion is null) Missing("training.diffusion");
-        if (t.Data is null) Missing("training.data");
-        if (string.IsNullOrEmpty(t.Preset)) Missing("training.preset");
-        if (t.Model!.ChannelMultipliers is null) Missing("training.model.channel_multipliers");
-        if (t.Model.AttentionResolutions is null) Missing("training.model.attention_resolutions");
-        if (t.Data!.Background is null) Missing("training.data.background");
-        if (t.Device is null || t.SampleSampler is null) Missing("training.device or training.sample_sampler");
-        if (info.DataPath is null) Missing("run.data_path");
+        static NoisetteInputException Missing(string what) => new($"config.json has no {what}");
+        // The deserialiser leaves an explicit null where the types say there is always a value; check before use.
+        var t = config.Training ?? throw Missing("training section");
+        var info = config.Run ?? throw Missing("run section");
+        var model = t.Model ?? throw Missing("training.model");
+        if (t.Diffusion is null) throw Missing("training.diffusion");
+        var data = t.Data ?? throw Missing("training.data");
+        if (string.IsNullOrEmpty(t.Preset)) throw Missing("training.preset");
+        if (model.ChannelMultipliers is null) throw Missing("training.model.channel_multipliers");
+        if (model.AttentionResolutions is null) throw Missing("training.model.attention_resolutions");
+        if (data.Background is null) throw Missing("training.data.background");
+        if (t.Device is null || t.SampleSampler is null) throw Missing("training.device or training.sample_sampler");
+        if (info.DataPath is null) throw Missing("run.data_path");
         try { t.Validate(); }
         catch (NoisetteInputException e) { throw new NoisetteInputException("config.json: " + e.Message, e); }
         return config;

@@ -43,6 +43,9 @@ public partial class StudioEndpointTests
         Assert.Empty((await detail.Json()).GetProperty("settings").EnumerateObject());
         Assert.Equal(HttpStatusCode.OK, (await c.GetAsync("/api/state", Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.Conflict, (await c.PostAsync("/api/runs/bad/resume", StudioTestData.Form(), Ct)).StatusCode);
+        var generate = await c.PostAsync("/api/runs/bad/generate", StudioTestData.Form(("count", "1"), ("steps", "2")), Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, generate.StatusCode);
+        Assert.Contains("config.json", (await generate.Json()).GetProperty("error").GetString());
         await c.PostAsync("/api/datasets/add", StudioTestData.Form(("path", StudioTestData.Glyphs(f.Dir["letters"], 4))), Ct);
         var tune = await c.PostAsync("/api/runs", StudioTestData.Form(("dataset", "letters"), ("steps", "2"), ("init_from", "bad")), Ct);
         Assert.Equal(HttpStatusCode.BadRequest, tune.StatusCode);
