@@ -19,6 +19,8 @@ public sealed class DatasetUpload(Workspace workspace)
 
     /// <summary>Writes one accepted file; replaceable so tests can fill the disk.</summary>
     internal Action<string, byte[]> WriteFile { get; set; } = File.WriteAllBytes;
+    /// <summary>The most a zip may unpack to, counted in bytes actually read (an entry's declared size can lie).</summary>
+    internal long MaxUnpacked { get; set; } = MaxUnpackedBytes;
 
     public Result Save(string name, IReadOnlyList<(string FileName, Func<Stream> Open)> files, long declaredBytes)
     {
@@ -72,12 +74,20 @@ public sealed class DatasetUpload(Workspace workspace)
                             if (parts.Length == 0 || parts.Any(p => p == ".." || p.Contains(':')) || entry.FullName.StartsWith('/'))
                             { rejected.Add(new Rejected(display, "unsafe path inside the zip")); continue; }
                             if (parts.Any(p => p.StartsWith('.') || p == "__MACOSX")) continue;   // system clutter, not pictures
-                            if (entry.Length > MaxImageBytes) { rejected.Add(new Rejected(display, $"larger than {MaxImageBytes >> 20} MB")); continue; }
-                            unpacked += entry.Length;
-                            if (unpacked > MaxUnpackedBytes) throw StudioError.BadField("files", $"the zip unpacks to more than {MaxUnpackedBytes >> 30} GB");
+                            // What counts is what comes out of the entry, not the size it declares: each read stops at the
+                            // per-picture limit or where the zip's total would be passed, whichever comes first.
+                            long room = MaxUnpacked - unpacked;
                             byte[] bytes;
-                            try { bytes = ReadLimited(entry.Open(), MaxImageBytes); }
+                            try
+                            {
+                                using var entryStream = entry.Open();
+                                bytes = ReadLimited(entryStream, Math.Min(MaxImageBytes, room + 1));
+                            }
+                            catch (TooLargeException) when (room < MaxImageBytes) { throw UnpacksTooLarge(); }
+                            catch (TooLargeException) { rejected.Add(new Rejected(display, $"larger than {MaxImageBytes >> 20} MB")); continue; }
                             catch (InvalidDataException) { rejected.Add(new Rejected(display, "damaged inside the zip")); continue; }
+                            unpacked += bytes.Length;
+                            if (unpacked > MaxUnpacked) throw UnpacksTooLarge();
                             if (bytes.Length == 0) { rejected.Add(new Rejected(display, "zero-byte file")); continue; }
                             Take(display, string.Join('/', parts), bytes);
                         }
@@ -87,7 +97,7 @@ public sealed class DatasetUpload(Workspace workspace)
                 {
                     byte[] bytes;
                     try { bytes = ReadLimited(stream, MaxImageBytes); }
-                    catch (InvalidDataException e) { rejected.Add(new Rejected(safeName, e.Message)); continue; }
+                    catch (TooLargeException e) { rejected.Add(new Rejected(safeName, e.Message)); continue; }
                     if (bytes.Length == 0) { rejected.Add(new Rejected(safeName, "zero-byte file")); continue; }
                     Take(safeName, safeName, bytes);
                 }
@@ -96,13 +106,23 @@ public sealed class DatasetUpload(Workspace workspace)
             if (kept == 0)
                 throw new StudioError(StatusCodes.Status400BadRequest,
                     "files: no usable image in the upload — " + string.Join("; ", rejected.Take(10).Select(r => $"{r.File}: {r.Reason}")), "files");
-            Directory.Move(staging, target);
+            try { Directory.Move(staging, target); }
+            catch (IOException) when (Directory.Exists(target) || File.Exists(target))
+            {
+                // Another upload took the same name between the check above and now; this one is not kept.
+                throw StudioError.BadField("name", $"a dataset named '{name}' was just created by another upload; choose another name");
+            }
             return new Result(name, kept, rejected);
         }
         catch (IOException e) when (IsDiskFull(e))
         {
             throw new StudioError(StatusCodes.Status507InsufficientStorage,
                 "the disk is full: the upload was not kept and nothing was written. Free some space and try again.");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StudioError(StatusCodes.Status400BadRequest,
+                $"files: the upload could not be saved ({e.Message.Trim()}); nothing of it was kept", "files");
         }
         finally
         {
@@ -126,6 +146,12 @@ public sealed class DatasetUpload(Workspace workspace)
     internal static bool IsDiskFull(IOException e) =>
         e.HResult is 28 or unchecked((int)0x80070070) or unchecked((int)0x80070027) || e.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase);
 
+    private StudioError UnpacksTooLarge() => StudioError.BadField("files",
+        MaxUnpacked >= 1L << 30 ? $"the zip unpacks to more than {MaxUnpacked >> 30} GB" : $"the zip unpacks to more than {MaxUnpacked >> 10} KB");
+
+    private sealed class TooLargeException(string message) : Exception(message);
+
+    /// <summary>Reads at most <paramref name="limit"/> bytes; a stream holding more is a <see cref="TooLargeException"/>.</summary>
     private static byte[] ReadLimited(Stream s, long limit)
     {
         using var ms = new MemoryStream();
@@ -133,7 +159,7 @@ public sealed class DatasetUpload(Workspace workspace)
         int n;
         while ((n = s.Read(buffer)) > 0)
         {
-            if (ms.Length + n > limit) throw new InvalidDataException($"larger than {limit >> 20} MB");
+            if (ms.Length + n > limit) throw new TooLargeException($"larger than {Math.Max(1, limit >> 20)} MB");
             ms.Write(buffer, 0, n);
         }
         return ms.ToArray();

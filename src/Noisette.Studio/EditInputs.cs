@@ -18,12 +18,14 @@ public static class EditInputs
         if (file.Length == 0) throw StudioError.BadField(field, "is an empty file");
         if (file.Length > MaxBytes) throw StudioError.BadField(field, $"is larger than {MaxBytes >> 20} MB");
         byte[] bytes;
-        using (var s = file.OpenReadStream())
-        using (var ms = new MemoryStream())
+        try
         {
+            using var s = file.OpenReadStream();
+            using var ms = new MemoryStream();
             s.CopyTo(ms);
             bytes = ms.ToArray();
         }
+        catch (IOException e) { throw StudioError.BadField(field, $"could not be read ({e.Message.Trim()})"); }
         var name = Path.GetFileName((file.FileName ?? "").Replace('\\', '/'));
         if (ImageDecoder.TryProbe(bytes, Path.GetExtension(name), out var info, out _) && (info.Width > MaxSide || info.Height > MaxSide))
             throw StudioError.BadField(field, $"is {info.Width}×{info.Height} px; pictures to edit may be at most {MaxSide} px on a side");
@@ -40,12 +42,23 @@ public static class EditInputs
         var stem = DatasetCatalog.SuggestName(Path.GetFileNameWithoutExtension(name));
         if (stem.Length > 40) stem = stem[..40];
         var dir = Path.Combine(runPath, "inputs");
-        Directory.CreateDirectory(dir);
-        var stamp = DateTimeOffset.UtcNow.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture);
-        var path = Path.Combine(dir, $"{stamp}-{role}-{stem}{extension}");
-        for (int i = 2; File.Exists(path); i++) path = Path.Combine(dir, $"{stamp}-{role}-{stem}-{i}{extension}");
-        Noisette.IO.AtomicFile.WriteAllBytes(path, bytes);
-        return path;
+        try
+        {
+            Directory.CreateDirectory(dir);
+            var stamp = DateTimeOffset.UtcNow.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture);
+            var path = Path.Combine(dir, $"{stamp}-{role}-{stem}{extension}");
+            for (int i = 2; File.Exists(path); i++) path = Path.Combine(dir, $"{stamp}-{role}-{stem}-{i}{extension}");
+            Noisette.IO.AtomicFile.WriteAllBytes(path, bytes);   // a failure leaves no half-written file
+            return path;
+        }
+        catch (IOException e) when (DatasetUpload.IsDiskFull(e))
+        {
+            throw new StudioError(StatusCodes.Status507InsufficientStorage, $"{field}: the disk is full, so the picture could not be kept; free some space and try again", field);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StudioError(StatusCodes.Status400BadRequest, $"{field}: the picture could not be kept in the run's inputs folder ({e.Message.Trim()})", field);
+        }
     }
 
     /// <summary>A picture of the run (generated/ or favourites/) named by its path inside the run.</summary>
@@ -60,10 +73,21 @@ public static class EditInputs
         return file;
     }
 
-    /// <summary>A mask must mark something to regenerate: at least one white (≥ 128) pixel.</summary>
-    public static void CheckMask(string path, string field)
+    /// <summary>
+    /// A mask must mark something to regenerate (at least one white, ≥ 128, pixel) and have the picture's proportions:
+    /// the library brings both to the model's size the same way (centre crop or letterbox), so a mask of the
+    /// picture's shape, at any resolution, lands on the same pixels; one of another shape would not.
+    /// </summary>
+    public static void CheckMask(string path, string picture, string field)
     {
         var image = ImageDecoder.Decode(path);
+        var bytes = File.ReadAllBytes(picture);
+        var (w, h) = ImageDecoder.TryProbe(bytes, Path.GetExtension(picture), out var info, out _) ? (info.Width, info.Height)
+            : ImageDecoder.TryDecode(bytes, Path.GetExtension(picture), out var decoded, out _) ? (decoded.Width, decoded.Height)
+            : throw StudioError.BadField("image", "is not a picture Noisette can read");
+        // Within a pixel of rounding: |mw·h − mh·w| at most the picture's longer side.
+        if (Math.Abs((long)image.Width * h - (long)image.Height * w) > Math.Max(w, h))
+            throw StudioError.BadField(field, $"is {image.Width}×{image.Height} px but the picture is {w}×{h}; paint the mask over the picture, with its proportions");
         for (int i = 0; i < image.Rgba.Length; i += 4)
         {
             var a = image.Rgba[i + 3];

@@ -149,10 +149,10 @@ public static class Endpoints
         {
             var f = await FormFields.ReadAsync(req);
             var entry = c.Get(name, "name");
-            var snapshot = queue.Snapshot();
-            if (snapshot.Current is not null || snapshot.Waiting.Count > 0)
-                foreach (var r in runs.List().Where(r => queue.IsBusy(r.Name)))
-                    if (r.Dataset == entry.Name) throw StudioError.Conflict($"run '{r.Name}' is training on this dataset; stop it first");
+            // Every job in the queue counts, waiting ones included: a queued new run has no config.json yet, only its request.
+            foreach (var (run, dataPath) in queue.DataPathsInUse())
+                if (SamePath(dataPath, entry.Path))
+                    throw StudioError.Conflict($"run '{run}' {(queue.Find(run)?.Phase is "queued" ? "is waiting to train" : "is training")} on this dataset; stop it first");
             var message = c.Remove(name, f.Optional("confirm"));
             hub.Publish("datasets", new { name });
             return Results.Json(new { message });
@@ -195,6 +195,9 @@ public static class Endpoints
         };
     }
 
+    private static bool SamePath(string a, string b) =>
+        string.Equals(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a)), Path.TrimEndingDirectorySeparator(Path.GetFullPath(b)), StringComparison.Ordinal);
+
     /// <summary>Class names when every readable picture sits in one of at least two subfolders; otherwise none.</summary>
     internal static string[]? DetectedClasses(DatasetReport r) =>
         ClassLabels.FromSubfolders(r.Images.Select(i => i.RelativePath).ToList(), ClassMode.Auto)?.Names;
@@ -219,7 +222,7 @@ public static class Endpoints
         {
             var f = await FormFields.ReadAsync(req);
             var dataset = datasets.Get(f.Optional("dataset"), "dataset");
-            var preset = f.Choice("preset", StudioPresets.Names, "tiny");
+            var chosenPreset = f.Optional("preset") is null ? null : f.Choice("preset", StudioPresets.Names);
             var length = f.Choice("length", ["steps", "until-stopped"], "steps");
             int? steps = length == "steps" ? f.OptionalInt("steps", 1, 10_000_000) ?? throw StudioError.BadField("steps", "is required (or choose “until I stop”)") : null;
             int total = steps ?? TrainingQueue.UntilStopped;
@@ -230,7 +233,8 @@ public static class Endpoints
             var seed = f.OptionalLong("seed", 0, long.MaxValue);
             var flip = f.Flag("flip");
             var classChoice = f.Optional("classes") is null ? null : f.Choice("classes", ["subfolders", "none"]);
-            string? initFrom = null;
+            string? initFrom = null, initNote = null;
+            Noisette.Training.TrainingConfig? sourceModel = null;
             if (f.Optional("init_from") is { } source)
             {
                 var sourcePath = ws.RunPath(source, "init_from");
@@ -239,13 +243,21 @@ public static class Endpoints
                     throw StudioError.BadField("init_step", $"must be 'latest' or a step number, got '{which}'");
                 initFrom = which == "latest" ? sourcePath : new Noisette.IO.RunFolder(sourcePath).CheckpointDir(long.Parse(which, CultureInfo.InvariantCulture));
                 if (which != "latest" && !Directory.Exists(initFrom)) throw StudioError.BadField("init_step", $"run '{source}' has no checkpoint at step {which}");
+                try { sourceModel = RunCatalog.ReadConfig(new Noisette.IO.RunFolder(sourcePath)).Training; }
+                catch (NoisetteInputException e) { throw StudioError.BadField("init_from", $"run '{source}' cannot be fine-tuned: {e.Message}"); }
+                // A fine-tune keeps the architecture of the run it starts from; a different preset cannot apply.
+                if (chosenPreset is not null && !string.Equals(chosenPreset, sourceModel.Preset, StringComparison.OrdinalIgnoreCase))
+                    throw StudioError.BadField("preset", $"a fine-tune keeps the model of run '{source}' ({StudioPresets.Title(sourceModel.Preset)}, {sourceModel.Preset}); leave the preset out or choose {sourceModel.Preset}");
+                initNote = $"; the model comes from run '{source}' ({(which == "latest" ? "its latest checkpoint" : "step " + which)}, {StudioPresets.Title(sourceModel.Preset)})";
             }
+            var preset = sourceModel?.Preset ?? chosenPreset ?? "tiny";
 
             var report = await datasets.ReportAsync(dataset);
             if (report.ReadableCount == 0) throw StudioError.BadField("dataset", $"'{dataset.Name}' holds no readable picture");
-            var presetInfo = Models.ModelPresets.Get(preset);
             bool gray = report.ResolvedChannels == ChannelMode.Gray;
-            if (initFrom is null && gray != (presetInfo.Model.InChannels == 1))
+            if (sourceModel is not null && gray != (sourceModel.Model.InChannels == 1))
+                throw StudioError.BadField("init_from", $"the pictures of '{dataset.Name}' are {(gray ? "gray" : "in colour")} but the model of run '{f.Optional("init_from")}' is {(gray ? "colour" : "gray")}");
+            if (sourceModel is null && gray != (Models.ModelPresets.Get(preset).Model.InChannels == 1))
                 throw StudioError.BadField("preset", gray
                     ? $"the pictures of '{dataset.Name}' are gray; choose a gray preset (quick look, letters 32 px, letters 64 px)"
                     : $"the pictures of '{dataset.Name}' are in colour; choose a colour preset (colour 32 px, colour 64 px)");
@@ -282,7 +294,7 @@ public static class Endpoints
             };
             var message = queue.Enqueue(job);
             hub.Publish("runs", new { run = name });
-            return Results.Json(new { run = name, message, queued = message.StartsWith("queued", StringComparison.Ordinal) });
+            return Results.Json(new { run = name, message = message + initNote, queued = message.StartsWith("queued", StringComparison.Ordinal), preset });
         });
 
         app.MapPost("/api/estimate", async (HttpRequest req, TrainingEstimates estimates) =>
@@ -455,7 +467,7 @@ public static class Endpoints
             var maskFile = f.Form.Files.GetFile("mask") ?? throw StudioError.BadField("mask", "is required: paint the area to make anew");
             var input = EditInput(f, path);
             var mask = EditInputs.SaveUpload(path, maskFile, "mask", "mask");
-            EditInputs.CheckMask(mask, "mask");
+            EditInputs.CheckMask(mask, input, "mask");
             return Results.Json(await gen.InpaintAsync(path, new InpaintSettings(checkpoint, sampler, steps, eta, seed, count, jumps, jumpLength),
                                                        input, mask, req.HttpContext.RequestAborted));
         });

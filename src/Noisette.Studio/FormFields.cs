@@ -11,7 +11,31 @@ public sealed class FormFields(IFormCollection form)
     {
         if (!request.HasFormContentType)
             throw new StudioError(StatusCodes.Status400BadRequest, "the request must be a form (multipart/form-data or application/x-www-form-urlencoded)");
-        return new FormFields(await request.ReadFormAsync(request.HttpContext.RequestAborted));
+        var cancel = request.HttpContext.RequestAborted;
+        try
+        {
+            if (request.HasFormContentType && request.ContentType?.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase) == true)
+                await request.HttpContext.RequestServices.GetRequiredService<UploadSpool>().SpoolAsync(request, cancel);
+            return new FormFields(await request.ReadFormAsync(cancel));
+        }
+        catch (IOException e) when (DatasetUpload.IsDiskFull(e))
+        {
+            throw new StudioError(StatusCodes.Status507InsufficientStorage,
+                "the disk is full: the upload could not be received, and nothing of it was kept. Free some space and try again.");
+        }
+        catch (IOException e) when (!cancel.IsCancellationRequested && e is not BadHttpRequestException)
+        {
+            throw new StudioError(StatusCodes.Status400BadRequest, "the upload could not be read (" + e.Message.Trim() + "); nothing of it was kept");
+        }
+        catch (InvalidDataException e) when (e.Message.Contains("body length limit", StringComparison.OrdinalIgnoreCase)
+                                             || e.Message.Contains("value length limit", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new StudioError(StatusCodes.Status413PayloadTooLarge, "the upload is larger than the studio accepts: " + e.Message, "files");
+        }
+        catch (InvalidDataException e)
+        {
+            throw new StudioError(StatusCodes.Status400BadRequest, "the request is not a well-formed form: " + e.Message);
+        }
     }
 
     public string? Optional(string field)

@@ -16,7 +16,7 @@ public sealed record MetricPoint(long Step, double? Loss, double? ValidationLoss
 public sealed record RunDetail(
     RunView Run, JobView? Job, IReadOnlyDictionary<string, string> Settings, IReadOnlyList<CheckpointView> Checkpoints,
     IReadOnlyList<GridView> Grids, IReadOnlyList<MetricPoint> Metrics, long? BestStep, string? Hint, IReadOnlyList<string> LogTail,
-    IReadOnlyList<string>? ClassNames = null, int? ImageSize = null, bool Gray = false);
+    IReadOnlyList<string>? ClassNames = null, int? ImageSize = null, bool Gray = false, string? Resize = null);
 
 /// <summary>
 /// Reads run folders for the pages: every folder under workspace/runs/ with its state — training, queued, finished,
@@ -47,7 +47,7 @@ public sealed class RunCatalog(Workspace workspace, TrainingQueue queue, Dataset
         string? damage = null;
         if (Directory.Exists(path) && run.Exists)
         {
-            try { config = run.ReadConfig(); }
+            try { config = ReadConfig(run); }
             catch (Exception e) when (e is NoisetteInputException or IOException or UnauthorizedAccessException) { damage = "config.json cannot be read: " + e.Message; }
         }
         else if (job is null) damage = "the folder has no config.json, so it is not a run the studio can use";
@@ -121,13 +121,40 @@ public sealed class RunCatalog(Workspace workspace, TrainingQueue queue, Dataset
         var withVal = checkpoints.Where(c => c.Usable && c.ValidationLoss is not null).ToList();
         long? best = withVal.Count == 0 ? null : withVal.MinBy(c => c.ValidationLoss)!.Step;
         return new RunDetail(view, queue.Find(name), settings, checkpoints, grids, Metrics(run), best, Hint(run), LogTail(run, 12),
-            config?.Training.ClassNames, config?.Training.Model.ImageSize, config?.Training.Model.InChannels == 1);
+            config?.Training.ClassNames, config?.Training.Model.ImageSize, config?.Training.Model.InChannels == 1,
+            config?.Training.Data.Resize == Noisette.Data.ResizeMode.Pad ? "pad" : config is null ? null : "crop");
+    }
+
+    /// <summary>
+    /// A run's config.json, checked as the library checks a config before training: a file that parses but has a null
+    /// section, a missing model or values out of range (hand-edited, or cut off and patched) is a
+    /// <see cref="NoisetteInputException"/> naming the problem, so that the run shows as damaged.
+    /// </summary>
+    public static RunConfig ReadConfig(RunFolder run)
+    {
+        var config = run.ReadConfig();
+        static NoisetteInputException Missing(string what) => new($"config.json has no {what}");
+        // The deserialiser leaves an explicit null where the types say there is always a value; check before use.
+        var t = config.Training ?? throw Missing("training section");
+        var info = config.Run ?? throw Missing("run section");
+        var model = t.Model ?? throw Missing("training.model");
+        if (t.Diffusion is null) throw Missing("training.diffusion");
+        var data = t.Data ?? throw Missing("training.data");
+        if (string.IsNullOrEmpty(t.Preset)) throw Missing("training.preset");
+        if (model.ChannelMultipliers is null) throw Missing("training.model.channel_multipliers");
+        if (model.AttentionResolutions is null) throw Missing("training.model.attention_resolutions");
+        if (data.Background is null) throw Missing("training.data.background");
+        if (t.Device is null || t.SampleSampler is null) throw Missing("training.device or training.sample_sampler");
+        if (info.DataPath is null) throw Missing("run.data_path");
+        try { t.Validate(); }
+        catch (NoisetteInputException e) { throw new NoisetteInputException("config.json: " + e.Message, e); }
+        return config;
     }
 
     public static string GridUrl(string run, long step) => $"/api/runs/{Uri.EscapeDataString(run)}/grid/{step}";
 
     /// <summary>The plain-language status hint (improving / plateaued / overfitting) from the validation losses; null without any.</summary>
-    private static string? Hint(RunFolder run)
+    public static string? Hint(RunFolder run)
     {
         try
         {
@@ -234,7 +261,7 @@ public sealed class RunCatalog(Workspace workspace, TrainingQueue queue, Dataset
             if (!run.Exists || !File.Exists(run.MetricsPath)) continue;
             try
             {
-                var config = run.ReadConfig();
+                var config = ReadConfig(run);
                 var last = Metrics(run).LastOrDefault(m => m.ImagesPerSecond > 0);
                 if (last?.ImagesPerSecond is not { } ips) continue;
                 if (!result.TryGetValue(config.Training.Preset, out var prev) || prev.When < config.Run.Created)

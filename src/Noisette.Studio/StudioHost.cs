@@ -70,6 +70,7 @@ public static class StudioHost
         builder.Services.AddSingleton<EventHub>();
         builder.Services.AddSingleton<DatasetCatalog>();
         builder.Services.AddSingleton<DatasetUpload>();
+        builder.Services.AddSingleton<UploadSpool>();
         builder.Services.AddSingleton<TrainingQueue>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<TrainingQueue>());
         builder.Services.AddSingleton<RunCatalog>();
@@ -123,6 +124,11 @@ public static class StudioHost
         catch (InvalidDataException e) when (e.Message.Contains("limit", StringComparison.OrdinalIgnoreCase))
         {
             await WriteError(ctx, StatusCodes.Status413PayloadTooLarge, "the upload is larger than the studio accepts: " + e.Message, "files");
+        }
+        finally
+        {
+            // Before the response ends, so that nothing of an upload outlives its request.
+            await UploadSpool.ReleaseAsync(ctx);
         }
     }
 

@@ -107,6 +107,21 @@ public sealed class TrainingQueue : IHostedService, IDisposable
         }
     }
 
+    /// <summary>The picture folder of every job in the queue, running or waiting (a resume's from its config.json).</summary>
+    public IReadOnlyList<(string Run, string DataPath)> DataPathsInUse()
+    {
+        List<TrainingJob> jobs;
+        lock (gate) jobs = [.. waiting.Prepend(current).OfType<TrainingJob>()];
+        var result = new List<(string, string)>();
+        foreach (var j in jobs)
+        {
+            if (j.NewRun is { } request) { result.Add((j.Run, request.DataPath)); continue; }
+            try { result.Add((j.Run, RunCatalog.ReadConfig(new RunFolder(j.RunPath)).Run.DataPath)); }
+            catch (Exception e) when (e is NoisetteInputException or IOException or UnauthorizedAccessException) { }
+        }
+        return result;
+    }
+
     private static JobView View(TrainingJob j)
     {
         var p = j.Last;
@@ -175,6 +190,9 @@ public sealed class TrainingQueue : IHostedService, IDisposable
         var outcome = trainer.Train(job.Cancel.Token, p =>
         {
             job.Last = p;
+            // A checkpoint with a validation loss changes the status hint; it is read again from the metrics just written.
+            double? validation = p.ValidationLoss is { } v && double.IsFinite(v) ? v : null;
+            var hint = validation is null ? null : RunCatalog.Hint(trainer.Run);
             hub.Publish("progress", new
             {
                 run = job.Run,
@@ -186,6 +204,8 @@ public sealed class TrainingQueue : IHostedService, IDisposable
                 imagesPerSecond = p.ImagesPerSecond,
                 etaSeconds = p.TotalSteps >= UntilStopped ? (double?)null : p.Eta.TotalSeconds,
                 checkpointStep = p.CheckpointDir is null ? (long?)null : p.Step,
+                validationLoss = validation,
+                hint,
                 grid = p.SampleGrid is null ? null : $"/api/runs/{Uri.EscapeDataString(job.Run)}/grid/{p.Step}",
                 message = p.Message,
             });

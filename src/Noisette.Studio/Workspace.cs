@@ -5,7 +5,7 @@ namespace Noisette.Studio;
 
 /// <summary>
 /// The studio's folder: <c>datasets/</c> (uploaded images), <c>runs/</c> (run folders, CLI runs included),
-/// <c>trash/</c> (what was deleted), <c>.staging/</c> (uploads being checked) and <c>studio-datasets.json</c>
+/// <c>trash/</c> (what was deleted), <c>.staging/</c> (uploads being received and checked) and <c>studio-datasets.json</c>
 /// (folders elsewhere on the machine that were added by path).
 /// </summary>
 public sealed partial class Workspace
@@ -24,8 +24,12 @@ public sealed partial class Workspace
         Directory.CreateDirectory(RunsDir);
         // Leftovers of uploads cut off by a crash are never a dataset.
         if (Directory.Exists(StagingDir))
+        {
             foreach (var d in Directory.EnumerateDirectories(StagingDir))
                 try { Directory.Delete(d, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            foreach (var f in Directory.EnumerateFiles(StagingDir, "spool-*.part"))
+                try { File.Delete(f); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
     }
 
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")]

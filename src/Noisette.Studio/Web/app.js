@@ -44,7 +44,7 @@ function clearErrors(form) {
 function showError(form, err) {
   clearErrors(form);
   if (err.field) {
-    const input = form.querySelector(`[name="${CSS.escape(err.field)}"]`);
+    const input = form.querySelector(`[name="${CSS.escape(err.field)}"]`) || form.querySelector(`[data-field="${CSS.escape(err.field)}"]`);
     if (input) {
       const p = document.createElement("p");
       p.className = "field-error";
@@ -65,6 +65,7 @@ function onSubmit(form, handler) {
     ev.preventDefault();
     const button = form.querySelector("button[type=submit], button:not([type])");
     if (button) button.disabled = true;
+    if ($("#notice").className === "error") notify("");   // an old error does not outlive the next attempt
     try { clearErrors(form); await handler(new FormData(form)); }
     catch (e) { showError(form, e); }
     finally { if (button) button.disabled = false; }
@@ -103,7 +104,7 @@ const routes = {
   timeline: TimelinePage, generate: GeneratePage, edit: EditPage,
 };
 
-async function route() {
+async function route(moveFocus) {
   const hash = location.hash.replace(/^#\/?/, "") || "datasets";
   const [path, query] = hash.split("?");
   const parts = path.split("/").filter(p => p.length).map(decodeURIComponent);
@@ -117,6 +118,12 @@ async function route() {
   notify("");
   if (!studio) studio = await api("/api/state");
   page = (await routes[name](main, parts.slice(1), new URLSearchParams(query || ""))) || {};
+  // After a route change, keyboard and screen-reader users land on the new page's heading, not on a stale link.
+  const heading = moveFocus && $("#main h1");
+  if (heading && (location.hash.replace(/^#\/?/, "") || "datasets") === hash) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+  }
 }
 
 // ------------------------------------------------------------------ datasets
@@ -279,7 +286,8 @@ async function TrainPage(main, _, params) {
   <form class="card" id="train-form">
     <div class="field"><label for="t-dataset">Pictures</label>
       <select id="t-dataset" name="dataset">${datasets.map(d => `<option value="${esc(d.name)}" ${d.name === chosen ? "selected" : ""}>${esc(d.name)}</option>`).join("")}</select></div>
-    <fieldset><legend>Model</legend>
+    <fieldset><legend id="t-model-legend">Model</legend>
+      <p class="hint" id="t-model-from" hidden></p>
       ${studio.presets.map((p, i) => `<label class="choice"><input type="radio" name="preset" value="${esc(p.name)}" ${i === 0 ? "checked" : ""}>
         <strong>${esc(p.title)}</strong><span class="hint">${esc(p.description)}</span><span class="hint estimate" data-preset="${esc(p.name)}"></span></label>`).join("")}
     </fieldset>
@@ -307,12 +315,35 @@ async function TrainPage(main, _, params) {
     <button type="submit">Start training</button>
   </form>`;
   const form = $("#train-form");
+  // A fine-tune keeps the model of the run it starts from: the presets are shown but do not apply, and the
+  // estimate is that model's.
+  const sourceRun = () => runs.runs.find(r => r.name === form.elements.init_from.value) || null;
+  const syncSource = () => {
+    const src = sourceRun();
+    const title = src && (studio.presets.find(x => x.name === src.preset)?.title ?? src.preset ?? "its own model");
+    for (const radio of $$("input[name=preset]", form)) {
+      radio.disabled = !!src;
+      if (src && radio.value === src.preset) radio.checked = true;
+    }
+    $("#t-model-legend").textContent = src ? `Model: the one of run ${src.name}` : "Model";
+    const note = $("#t-model-from");
+    note.hidden = !src;
+    note.textContent = src ? `Fine-tuning starts from the model of ${src.name} (“${title}”) and keeps it; the choices below do not apply.` : "";
+  };
+  form.elements.init_from.addEventListener("change", syncSource);
   // The estimate: a few real training steps of the model, timed by the studio (cached per model and batch).
   const measured = new Map();
   const asking = new Set();
   const estimate = () => {
     const f = new FormData(form);
-    const p = studio.presets.find(x => x.name === f.get("preset"));
+    const src = sourceRun();
+    const p = studio.presets.find(x => x.name === (src ? src.preset : f.get("preset")));
+    if (!p) {
+      const out = $("#t-estimate");
+      out.dataset.measured = "false";
+      out.textContent = src ? `The model comes from run ${src.name}; there is no time estimate for it.` : "";
+      return;
+    }
     const batch = Number(f.get("batch")) || p.defaultBatch;
     const steps = f.get("length") === "steps" ? Number(f.get("steps")) : null;
     const threads = Number(f.get("threads")) || 0;
@@ -416,6 +447,7 @@ function drawChart(svg, points) {
     <text x="${L - 6}" y="${T + 8}" text-anchor="end">${fmtNum(hi, 3)}</text><text x="${L - 6}" y="${H - B}" text-anchor="end">${fmtNum(lo, 3)}</text>
     <text x="${L}" y="${H - 8}">step ${x0}</text><text x="${W - R}" y="${H - 8}" text-anchor="end">step ${points[points.length - 1].step}</text>
     <polyline class="loss" points="${line(loss, "loss")}"/>${val.length ? `<polyline class="val" points="${line(val, "validationLoss")}"/>` : ""}
+    ${val.map(p => `<circle class="val-point" cx="${X(p.step).toFixed(1)}" cy="${Y(p.validationLoss).toFixed(1)}" r="3.5"><title>validation loss ${fmtNum(p.validationLoss)} at step ${p.step}</title></circle>`).join("")}
     <text x="${W - R}" y="${T + 8}" text-anchor="end">— loss${val.length ? "   - - validation loss" : ""}</text>`;
 }
 
@@ -480,7 +512,16 @@ async function RunPage(main, [name]) {
         $("#r-loss").textContent = fmtNum(d.loss);
         const bar = $("#r-progress");
         if (!d.untilStopped) { bar.max = d.total; bar.value = d.step; }
-        if (d.loss != null && !d.checkpointStep) { metrics.push({ step: d.step, loss: d.loss }); drawChart($("#r-chart"), metrics); }
+        const chart = $("#r-chart");
+        let grew = false;
+        if (d.loss != null && !d.checkpointStep) { metrics.push({ step: d.step, loss: d.loss }); grew = true; }
+        if (d.validationLoss != null) {
+          metrics.push({ step: d.step, loss: null, validationLoss: d.validationLoss });
+          chart.dataset.liveValidation = "true";
+          grew = true;
+        }
+        if (grew) drawChart(chart, metrics);
+        if (d.hint) { const hint = $("#r-hint"); hint.textContent = d.hint; hint.dataset.live = "true"; }
         if (d.grid) {
           const img = $("#r-grid");
           img.src = d.grid + "?t=" + Date.now(); img.alt = `Sample grid at step ${d.step}`; img.hidden = false;
@@ -658,9 +699,10 @@ async function EditPage(main, [name], params) {
           <canvas id="e-mask-view" width="256" height="256" role="img" aria-label="The picture; in fill-in mode, paint on it with the pointer"></canvas>
           <p class="muted" id="e-empty">Choose a picture to see it here.</p>
         </div>
+        <p class="hint" id="e-crop-note" hidden>The model sees the centre square of this picture (the shaded parts are left out), as in training.</p>
         <div id="e-mask-tools" class="actions">
           <div class="inline-field"><label for="e-brush">Brush size</label><input id="e-brush" type="range" min="4" max="96" value="28"></div>
-          <div class="inline-field"><label for="e-quick">Quick mask</label><select id="e-quick">
+          <div class="inline-field"><label for="e-quick">Quick mask</label><select id="e-quick" data-field="mask">
             <option value="center">centre square</option><option value="left">left half</option><option value="right">right half</option>
             <option value="top">top half</option><option value="bottom">bottom half</option></select></div>
           <button type="button" class="secondary" id="e-quick-apply">Add to the mask</button>
@@ -688,10 +730,19 @@ async function EditPage(main, [name], params) {
   const picture = $("#e-picture"), view = $("#e-mask-view");
   const pctx = picture.getContext("2d"), vctx = view.getContext("2d");
   const mask = document.createElement("canvas");
-  mask.width = mask.height = 256;
   const mctx = mask.getContext("2d");
+  // The canvases (picture, painted view and the mask sent) take the picture's proportions, its longer side 256 px:
+  // the library brings picture and mask to the model's size the same way (centre crop or letterbox), so they match.
+  let W = 256, H = 256;
+  const fit = (w, h) => {
+    const k = 256 / Math.max(w, h);
+    W = Math.max(1, Math.round(w * k)); H = Math.max(1, Math.round(h * k));
+    for (const c of [picture, view, mask]) { c.width = W; c.height = H; }
+    for (const c of [picture, view]) Object.assign(c.style, { width: `${W}px`, height: `${H}px`, left: `${(256 - W) / 2}px`, top: `${(256 - H) / 2}px` });
+  };
+  fit(256, 256);
   let hasPicture = false, painted = false;
-  const clearMask = () => { mctx.fillStyle = "#000"; mctx.fillRect(0, 0, 256, 256); vctx.clearRect(0, 0, 256, 256); painted = false; };
+  const clearMask = () => { mctx.fillStyle = "#000"; mctx.fillRect(0, 0, W, H); vctx.clearRect(0, 0, W, H); painted = false; };
   clearMask();
   const currentMode = () => form.elements.mode.value;
   const sync = () => {
@@ -712,9 +763,18 @@ async function EditPage(main, [name], params) {
   const show = src => new Promise((resolve, reject) => {
     const img = new Image();
     img.onload = () => {
+      fit(img.naturalWidth, img.naturalHeight);
       pctx.imageSmoothingEnabled = false;
-      pctx.fillStyle = "#fff"; pctx.fillRect(0, 0, 256, 256);
-      pctx.drawImage(img, 0, 0, 256, 256);
+      pctx.fillStyle = "#fff"; pctx.fillRect(0, 0, W, H);
+      pctx.drawImage(img, 0, 0, W, H);
+      const cropped = d.resize !== "pad" && W !== H;
+      if (cropped) {   // what a centre crop leaves out
+        const side = Math.min(W, H);
+        pctx.fillStyle = "rgba(40, 40, 40, .45)";
+        if (W > H) { pctx.fillRect(0, 0, (W - side) / 2, H); pctx.fillRect((W + side) / 2, 0, (W - side) / 2, H); }
+        else { pctx.fillRect(0, 0, W, (H - side) / 2); pctx.fillRect(0, (H + side) / 2, W, (H - side) / 2); }
+      }
+      $("#e-crop-note").hidden = !cropped;
       hasPicture = true; $("#e-empty").hidden = true; clearMask(); resolve();
     };
     img.onerror = () => reject(new Error("this picture cannot be shown"));
@@ -738,7 +798,7 @@ async function EditPage(main, [name], params) {
     }
     painted = true;
   };
-  const at = e => { const r = view.getBoundingClientRect(); return { x: (e.clientX - r.left) * 256 / r.width, y: (e.clientY - r.top) * 256 / r.height }; };
+  const at = e => { const r = view.getBoundingClientRect(); return { x: (e.clientX - r.left) * W / r.width, y: (e.clientY - r.top) * H / r.height }; };
   let last = null;
   view.addEventListener("pointerdown", e => { if (currentMode() !== "inpaint") return; view.setPointerCapture(e.pointerId); last = at(e); stroke(last, last); });
   view.addEventListener("pointermove", e => { if (!last) return; const p = at(e); stroke(last, p); last = p; });
@@ -746,7 +806,7 @@ async function EditPage(main, [name], params) {
   view.addEventListener("pointerup", up); view.addEventListener("pointercancel", up);
   $("#e-clear").addEventListener("click", clearMask);
   $("#e-quick-apply").addEventListener("click", () => {
-    const area = { center: [64, 64, 128, 128], left: [0, 0, 128, 256], right: [128, 0, 128, 256], top: [0, 0, 256, 128], bottom: [0, 128, 256, 128] }[$("#e-quick").value];
+    const area = { center: [W / 4, H / 4, W / 2, H / 2], left: [0, 0, W / 2, H], right: [W / 2, 0, W / 2, H], top: [0, 0, W, H / 2], bottom: [0, H / 2, W, H / 2] }[$("#e-quick").value];
     mctx.fillStyle = "#fff"; mctx.fillRect(...area);
     vctx.fillStyle = "rgba(230, 30, 90, .55)"; vctx.fillRect(...area);
     painted = true;
@@ -761,7 +821,7 @@ async function EditPage(main, [name], params) {
     if (inpaint) {
       f.delete("strength");
       if (!hasPicture) throw Object.assign(new Error("image: choose a picture first"), { field: "image" });
-      if (!painted) throw Object.assign(new Error("mask: paint the area to make anew, or add a quick mask"), { field: "jumps" });
+      if (!painted) throw Object.assign(new Error("mask: paint the area to make anew, or add a quick mask"), { field: "mask" });
       f.append("mask", await new Promise(r => mask.toBlob(r, "image/png")), "mask.png");
     } else { f.delete("jumps"); f.delete("jump_length"); }
     $("#e-status").textContent = inpaint ? "Filling in…" : "Redrawing…";
@@ -789,5 +849,5 @@ for (const type of ["progress", "queue", "runs", "datasets", "log", "failed"]) {
     if (page && page.onEvent) page.onEvent(type, data);
   });
 }
-window.addEventListener("hashchange", () => route().catch(e => notify(e.message, "error")));
+window.addEventListener("hashchange", () => route(true).catch(e => notify(e.message, "error")));
 route().then(() => renderMachine(studio.queue)).catch(e => notify(e.message, "error"));

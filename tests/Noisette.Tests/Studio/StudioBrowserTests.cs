@@ -40,7 +40,26 @@ public class StudioBrowserTests
         Assertions.SetDefaultExpectTimeout(90_000);
         var shots = ShotsIn(dir);
         Directory.CreateDirectory(shots);
-        Task Shot(string name) => page.ScreenshotAsync(new() { Path = Path.Combine(shots, name + ".png"), FullPage = true });
+        async Task Shot(string name)
+        {
+            // Every control on the page has a name a screen reader can say (a label, aria-label or its own text).
+            var unnamed = await page.EvaluateAsync<string[]>(@"() => [...document.querySelectorAll('input, select, textarea, button')]
+                .filter(el => el.type !== 'hidden' && !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                              && !el.getAttribute('aria-labelledby') && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+                .map(el => el.id || el.name || el.outerHTML.slice(0, 80))");
+            Assert.True(unnamed.Length == 0, $"controls without a label on the {name} page: {string.Join(", ", unnamed)}");
+            await page.ScreenshotAsync(new() { Path = Path.Combine(shots, name + ".png"), FullPage = true });
+        }
+        // Records what the run page shows from the event stream alone (the page is never reloaded while it trains):
+        // the validation series drawn from a progress event, and the status hint it carries.
+        await page.AddInitScriptAsync(@"(() => {
+            window.__live = {};
+            new MutationObserver(() => {
+                if (document.querySelector('#r-chart[data-live-validation=true] polyline.val')) window.__live.validation = true;
+                const hint = document.querySelector('#r-hint[data-live=true]');
+                if (hint) window.__live.hint = hint.textContent;
+            }).observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+        })()");
 
         // 1. Add the demo folder and see its health report.
         var started = DateTime.UtcNow;
@@ -86,7 +105,14 @@ public class StudioBrowserTests
         await Assertions.Expect(page.Locator("#r-grid")).ToHaveAttributeAsync("src", new System.Text.RegularExpressions.Regex("/grid/"));
         await Shot("run");
         await Assertions.Expect(page.Locator("[data-state=finished]")).ToBeVisibleAsync();
+        // The validation loss of the checkpoints (steps 30 and 60) and the hint came live, without a reload.
+        var live = await page.EvaluateAsync<System.Text.Json.JsonElement>("() => window.__live");
+        Assert.True(live.TryGetProperty("validation", out var drawn) && drawn.GetBoolean(), $"no validation series from the events: {live}");
+        Assert.Contains("too early to tell", live.TryGetProperty("hint", out var hint) ? hint.GetString() : "(no hint from the events)");
+        await Assertions.Expect(page.Locator("#r-chart polyline.val")).ToBeVisibleAsync();
         await page.GetByRole(AriaRole.Link, new() { Name = "Checkpoint timeline" }).ClickAsync();
+        // A route change puts the keyboard on the new page's heading.
+        await Assertions.Expect(page.Locator("#main h1")).ToBeFocusedAsync();
         await Assertions.Expect(page.Locator("ol.timeline img")).ToHaveCountAsync(2);
         await Shot("timeline");
         await page.GetByRole(AriaRole.Link, new() { Name = "Generate from the checkpoint of step 60" }).ClickAsync();
@@ -126,14 +152,38 @@ public class StudioBrowserTests
         await page.GetByRole(AriaRole.Button, new() { Name = "Stop" }).ClickAsync();
         await Assertions.Expect(page.Locator("tr[data-run='letters-A-tiny-1'] [data-state=stopped]")).ToBeVisibleAsync();
 
+        // A fine-tune shows that the model comes from the chosen run: the presets no longer apply.
+        await page.GetByRole(AriaRole.Link, new() { Name = "New training" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#main h1")).ToBeFocusedAsync();
+        await page.Locator("summary", new() { HasText = "Start from an existing run" }).ClickAsync();
+        await page.GetByLabel("Run to start from").SelectOptionAsync("letters-A-tiny-1");
+        await Assertions.Expect(page.Locator("#t-model-from")).ToContainTextAsync("keeps it");
+        await Assertions.Expect(page.Locator("#t-model-legend")).ToContainTextAsync("letters-A-tiny-1");
+        await Assertions.Expect(page.GetByLabel("Quick look")).ToBeDisabledAsync();
+        await Assertions.Expect(page.GetByLabel("Quick look")).ToBeCheckedAsync();
+        await Assertions.Expect(page.GetByLabel("Letters 32 px")).ToBeDisabledAsync();
+
         // 7. Edit: upload a picture and redraw it at a strength; inpaint: paint a mask with the brush and fill it in.
         await page.GetByRole(AriaRole.Link, new() { Name = "Edit & inpaint" }).ClickAsync();
+        // A wide picture keeps its proportions on the canvas (and so in the mask); the model's centre square is marked.
+        var wide = dir["wide.png"];
+        File.WriteAllBytes(wide, Noisette.Data.PngWriter.Encode(new Noisette.Data.PlanarImage(1, 64, 32, new byte[64 * 32].Select((_, i) => (byte)(i % 64 * 4)).ToArray())));
+        await page.GetByLabel("Picture to start from (upload)").SetInputFilesAsync(wide);
+        await Assertions.Expect(page.Locator("#e-mask-view")).ToHaveAttributeAsync("height", "128");
+        await Assertions.Expect(page.Locator("#e-mask-view")).ToHaveAttributeAsync("width", "256");
+        await Assertions.Expect(page.Locator("#e-crop-note")).ToBeVisibleAsync();
         await page.GetByLabel("Picture to start from (upload)").SetInputFilesAsync(Directory.GetFiles(StudioTestData.DemoImages, "*.png").Order(StringComparer.Ordinal).First());
+        await Assertions.Expect(page.Locator("#e-mask-view")).ToHaveAttributeAsync("height", "256");
+        await Assertions.Expect(page.Locator("#e-crop-note")).ToBeHiddenAsync();
         await page.GetByLabel("Sampling steps (0 = the sampler's default)").FillAsync("10");
         await page.GetByLabel("How many versions (seed, seed+1, …)").FillAsync("2");
         await page.GetByRole(AriaRole.Button, new() { Name = "Redraw" }).ClickAsync();
         await Assertions.Expect(page.Locator("#e-gallery figure[data-kind=edit]")).ToHaveCountAsync(2);
         await page.GetByLabel("Fill in a painted area").CheckAsync();
+        // Nothing painted yet: the error sits by the mask tools, and the keyboard lands on the quick mask.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Fill in" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#e-mask-tools .field-error")).ToContainTextAsync("paint the area");
+        await Assertions.Expect(page.Locator("#e-quick")).ToBeFocusedAsync();
         var canvas = await page.Locator("#e-mask-view").BoundingBoxAsync() ?? throw new InvalidOperationException("no canvas");
         await page.Mouse.MoveAsync(canvas.X + 60, canvas.Y + 40);
         await page.Mouse.DownAsync();
