@@ -100,9 +100,10 @@ public class SamplingPipelineTests(TinyRunFixture fixture) : IClassFixture<TinyR
         var (mean, dpm) = SampleAnalytic("dpm++", 20);
         Assert.InRange(ddim, 0.132, 0.152);                  // DDIM-20's closed-form std is about 0.142
         Assert.True(Math.Abs(dpm - S) < Math.Abs(ddim - S), $"dpm++ std {dpm}, ddim std {ddim}, target {S}");
-        Assert.True(Math.Abs(mean - Mu) <= Math.Abs(ddimMean - Mu) + 0.002, $"dpm++ mean {mean}, ddim mean {ddimMean}, target {Mu}");
+        // Both means are right to within the sampling error of 4096 values (0.2/√4096 ≈ 0.003): about 0.303 and 0.304.
+        Assert.True(Math.Abs(mean - Mu) <= Math.Abs(ddimMean - Mu) + 0.003, $"dpm++ mean {mean}, ddim mean {ddimMean}, target {Mu}");
         // Mean and spread together: the distance between the sampled and the true distribution.
-        Assert.True(W2(mean, dpm) < 0.5 * W2(ddimMean, ddim), $"W2: dpm++ {W2(mean, dpm)}, ddim {W2(ddimMean, ddim)}");
+        Assert.True(W2(mean, dpm) < 0.5 * W2(ddimMean, ddim), $"W2: dpm++ {W2(mean, dpm)}, ddim {W2(ddimMean, ddim)}");   // about 0.007 and 0.056
         Assert.InRange(dpm, S * 0.93, S * 1.07);
         Assert.InRange(mean, Mu - 0.015, Mu + 0.015);
     }
