@@ -286,6 +286,9 @@ public class SamplingPipelineTests(TinyRunFixture fixture) : IClassFixture<TinyR
         Assert.NotNull(first.GridPath);                                   // a contact sheet for a seed range
         var p = Provenance.Read(first.Files[1]);
         Assert.Equal(("dpm++", 5, 4L, 2L), (p.Sampler, p.Steps, p.Seed, p.CheckpointStep));
+        // Five steps are five network calls: not written (a sample's PNG stays as it was), read back as the steps.
+        Assert.Equal(5, p.NetworkCalls);
+        Assert.DoesNotContain(PngText.Read(first.Files[1]), kv => kv.Key == "noisette:network_calls");
 
         var again = Regenerate.FromPng(first.Files[1], dir["b"]);
         Assert.Equal(File.ReadAllBytes(first.Files[1]), File.ReadAllBytes(again.Files[0]));

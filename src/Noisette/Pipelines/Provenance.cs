@@ -24,7 +24,8 @@ public sealed record Provenance
     /// <summary>
     /// The network calls made for the output: fewer than <see cref="Steps"/> where log-SNR spacing merged duplicate
     /// timesteps (DPM-Solver++, Euler ancestral), or where an edit's strength cut the schedule; more for inpainting's
-    /// resampling. Informative: regeneration recomputes it from the settings.
+    /// resampling. Informative: regeneration recomputes it from the settings. Written only when it differs from
+    /// <see cref="Steps"/> (so a sample's PNG is the same as before it existed); read back as Steps when absent.
     /// </summary>
     public int? NetworkCalls { get; init; }
     public double Eta { get; init; }
@@ -67,7 +68,7 @@ public sealed record Provenance
             [Prefix + "eta"] = F(Eta),
             [Prefix + "seed"] = F(Seed),
         };
-        if (NetworkCalls is { } calls) d[Prefix + "network_calls"] = F(calls);
+        if (NetworkCalls is { } calls && calls != Steps) d[Prefix + "network_calls"] = F(calls);
         if (Strength is { } s) d[Prefix + "strength"] = F(s);
         if (Input is not null) d[Prefix + "input"] = Input;
         if (InputSha256 is not null) d[Prefix + "input_sha256"] = InputSha256;
@@ -114,7 +115,7 @@ public sealed record Provenance
             Weights = Opt("weights") ?? "ema",
             Sampler = Need("sampler"),
             Steps = checked((int)Long("steps", Need("steps"))),
-            NetworkCalls = OptInt("network_calls"),
+            NetworkCalls = OptInt("network_calls") ?? checked((int)Long("steps", Need("steps"))),
             Eta = Opt("eta") is { } e ? Double("eta", e) : 0,
             Seed = Long("seed", Need("seed")),
             Strength = Opt("strength") is { } s ? Double("strength", s) : null,
