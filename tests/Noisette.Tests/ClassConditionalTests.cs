@@ -112,7 +112,40 @@ public class ClassConditionalTests
         Assert.Equal(2.0, provenance.Guidance);
         Assert.Equal(0, Noisette.Cli.Cli.Run(["sample", "--from-png", edited, "--out", outDir["again"]]));
         Assert.Equal(File.ReadAllBytes(edited), File.ReadAllBytes(Directory.GetFiles(outDir["again"], "*.png").Single()));
-        Assert.Equal(2, Noisette.Cli.Cli.Run(["edit", run, "--image", oGlyph, "--class", "Q", "--out", outDir["e2"]]));
+
+        // Inpainting with a class: the class travels in the provenance, and --from-png makes the same bytes.
+        var mask = outDir["mask.png"];
+        var m = new byte[32 * 32];
+        for (int i = 0; i < 32 * 16; i++) m[i] = 255;                                      // regenerate the top half
+        PngWriter.Write(mask, new PlanarImage(1, 32, 32, m));
+        Assert.Equal(0, Noisette.Cli.Cli.Run(["inpaint", run, "--image", oGlyph, "--mask", mask, "--class", "I", "--guidance", "3", "--steps", "6",
+                                              "--jumps", "2", "--jump-length", "2", "--out", outDir["i"]]));
+        var filled = Directory.GetFiles(outDir["i"], "*.png").Single();
+        provenance = Provenance.Read(filled);
+        Assert.Equal((Provenance.Inpaint, "I", 3.0), (provenance.Kind, provenance.Class, provenance.Guidance));
+        Assert.Equal(0, Noisette.Cli.Cli.Run(["sample", "--from-png", filled, "--out", outDir["i2"]]));
+        Assert.Equal(File.ReadAllBytes(filled), File.ReadAllBytes(Directory.GetFiles(outDir["i2"], "*.png").Single()));
+        // The class steers the regenerated half: with O instead of I the pixels differ.
+        Assert.Equal(0, Noisette.Cli.Cli.Run(["inpaint", run, "--image", oGlyph, "--mask", mask, "--class", "O", "--guidance", "3", "--steps", "6",
+                                              "--jumps", "2", "--jump-length", "2", "--out", outDir["i3"]]));
+        static byte[] Pixels(string png) { using var b = SkiaSharp.SKBitmap.Decode(png); return b.Bytes; }
+        Assert.NotEqual(Pixels(filled), Pixels(Directory.GetFiles(outDir["i3"], "*.png").Single()));
+
+        // Edit and inpaint with an unknown class: exit 2, naming the known classes.
+        foreach (var args in new[]
+                 {
+                     new[] { "edit", run, "--image", oGlyph, "--class", "Q", "--out", outDir["e2"] },
+                     new[] { "inpaint", run, "--image", oGlyph, "--mask", mask, "--class", "Q", "--out", outDir["i4"] },
+                 })
+        {
+            err = new StringWriter();
+            Console.SetError(err);
+            try { Assert.Equal(2, Noisette.Cli.Cli.Run(args)); }
+            finally { Console.SetError(old); }
+            Assert.Contains("Known classes: I, O", err.ToString());
+        }
+        Assert.False(Directory.Exists(outDir["e2"]));
+        Assert.False(Directory.Exists(outDir["i4"]));
     }
 
     [Fact]

@@ -87,7 +87,7 @@ public class MonitoringTests
     }
 
     /// <summary>Reads TFRecord framing and checks both masked CRCs.</summary>
-    private static IEnumerable<byte[]> ReadRecords(string path)
+    internal static IEnumerable<byte[]> ReadRecords(string path)
     {
         var bytes = File.ReadAllBytes(path);
         int pos = 0;
@@ -100,6 +100,54 @@ public class MonitoringTests
             yield return data;
             pos += 16 + (int)len;
         }
+    }
+
+    [Fact]
+    public void KeepLastKNeverDeletesAnOldBestCheckpoint()
+    {
+        using var dir = new TestData.TempDir();
+        var run = new RunFolder(dir.Path);
+        // Five checkpoints; the validation loss was lowest at step 200 and has risen since (overfitting).
+        double[] losses = [0.30, 0.20, 0.25, 0.28, 0.31];
+        void Make()
+        {
+            for (int i = 0; i < losses.Length; i++)
+            {
+                long step = (i + 1) * 100;
+                Directory.CreateDirectory(run.CheckpointDir(step));
+                Json.Write(Path.Combine(run.CheckpointDir(step), Checkpoint.StateFile), new CheckpointState { Step = step, ValidationLoss = losses[i] });
+            }
+        }
+        Make();
+        var best = Checkpoint.Best(run)!;
+        Assert.Equal(200, best.Step);
+        Checkpoint.Prune(run, 2, new HashSet<long> { best.Step });
+        Assert.Equal(new long[] { 200, 400, 500 }, run.CheckpointSteps());     // the last two, and the best
+        Assert.Equal(200, Checkpoint.Best(run)!.Step);
+
+        // Without the protection keep-last-2 would have deleted it.
+        Make();
+        Checkpoint.Prune(run, 2);
+        Assert.Equal(new long[] { 400, 500 }, run.CheckpointSteps());
+    }
+
+    [Fact]
+    public void TheTrainerKeepsAnOldBestCheckpointWhenItPrunes()
+    {
+        var train = TestData.Bars(8);
+        var val = TestData.Bars(2, seed: 9);
+        using var dir = new TestData.TempDir();
+        var run = new RunFolder(dir.Path);
+        var cfg = TestData.TinyConfig(2, 1) with { KeepCheckpoints = 2 };
+        using (var t = Trainer.Start(cfg, run, train, TestData.Info(), validation: val))
+            t.Train(CancellationToken.None);
+        // Make step 1 the best by far, as if the validation loss had risen ever since.
+        var statePath = Path.Combine(run.CheckpointDir(1), Checkpoint.StateFile);
+        Json.Write(statePath, Json.Read<CheckpointState>(statePath) with { ValidationLoss = 1e-6 });
+        using (var t = Trainer.Resume(run, train, "test", totalSteps: 5, validation: val))
+            t.Train(CancellationToken.None);
+        Assert.Equal(new long[] { 1, 4, 5 }, run.CheckpointSteps());
+        Assert.Equal(1, Checkpoint.Best(run)!.Step);
     }
 
     [Fact]

@@ -13,7 +13,7 @@ public static class EditCommand
         var strength = new Option<double>("--strength") { Description = "0 keeps the image, 1 ignores it (default 0.5)", DefaultValueFactory = _ => 0.5 };
         var n = new Option<int>("--n") { Description = "Number of variations (seeds seed, seed+1, ...)", DefaultValueFactory = _ => 1 };
         var sampler = new Option<string>("--sampler") { Description = $"Sampler: {string.Join(", ", Samplers.Names)}", DefaultValueFactory = _ => Samplers.Default };
-        var steps = new Option<int>("--steps") { Description = "Network calls at strength 1 (scaled by the strength; default: the sampler's)" };
+        var steps = new Option<int>("--steps") { Description = "The sampler's steps at strength 1; an edit runs those below its strength's starting noise (default: the sampler's)" };
         var eta = new Option<double>("--eta") { Description = "DDIM η (ddim only)" };
         var seed = new Option<long>("--seed") { Description = "Seed of the noise added to the image" };
         var cls = new Option<string?>("--class") { Description = "For a class-conditional model: the class to steer towards (its name, or its index for an imported model)" };

@@ -10,7 +10,7 @@ public static class InterpolateCommand
         var m = new ModelArguments();
         var seeds = new Option<string>("--seeds") { Description = "The two seeds to walk between, e.g. 1,2", Required = true };
         var frames = new Option<int>("--frames") { Description = "Frames, both ends included", DefaultValueFactory = _ => 8 };
-        var sampler = new Option<string>("--sampler") { Description = "A deterministic sampler: ddim (η = 0) or dpm++", DefaultValueFactory = _ => "ddim" };
+        var sampler = new Option<string>("--sampler") { Description = "A deterministic sampler: ddim (η = 0) or dpm++ (ddpm and euler-a are refused)", DefaultValueFactory = _ => "ddim" };
         var steps = new Option<int>("--steps") { Description = "Network calls per frame (default: the sampler's)" };
         var output = new Option<string?>("--out") { Description = "Output folder (default: RUN/generated)" };
         var cmd = new Command("interpolate", "Morph between the images of two seeds: frames and a strip");

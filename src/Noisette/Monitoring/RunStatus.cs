@@ -8,6 +8,9 @@ public enum TrainingHint { TooEarly, Improving, Plateaued, Overfitting }
 /// <summary>A plain-language reading of the validation history.</summary>
 public sealed record StatusHint(TrainingHint Kind, long? SinceStep, string Text);
 
+/// <summary>What `noisette eval` measured for one checkpoint (its eval.json): bits/dim, FID and KID where measured.</summary>
+public sealed record CheckpointEvaluation(double? BitsPerDim, double? Fid, double? Kid);
+
 /// <summary>What `noisette status` reports about a run.</summary>
 public sealed record RunStatusReport
 {
@@ -21,8 +24,8 @@ public sealed record RunStatusReport
     public double? ImagesPerSecond { get; init; }
     public required StatusHint Hint { get; init; }
     public IReadOnlyList<long> Checkpoints { get; init; } = [];
-    /// <summary>Metrics recorded by `noisette eval` per checkpoint step: bits/dim and FID where measured.</summary>
-    public IReadOnlyDictionary<long, (double? BitsPerDim, double? Fid)> Evaluations { get; init; } = new Dictionary<long, (double?, double?)>();
+    /// <summary>Metrics recorded by `noisette eval` per checkpoint step: bits/dim, FID and KID where measured.</summary>
+    public IReadOnlyDictionary<long, CheckpointEvaluation> Evaluations { get; init; } = new Dictionary<long, CheckpointEvaluation>();
 }
 
 /// <summary>Reads a run folder's progress, best checkpoint and the hint: improving, plateaued or overfitting.</summary>
@@ -80,11 +83,11 @@ public static class RunStatus
             Hint = Hint(val),
             Checkpoints = steps,
             Evaluations = steps.Select(s => (s, e: RecordedMetrics(run.CheckpointDir(s)))).Where(x => x.e is not null)
-                               .ToDictionary(x => x.s, x => x.e!.Value),
+                               .ToDictionary(x => x.s, x => x.e!),
         };
     }
 
-    private static (double? BitsPerDim, double? Fid)? RecordedMetrics(string checkpointDir)
+    private static CheckpointEvaluation? RecordedMetrics(string checkpointDir)
     {
         var path = Path.Combine(checkpointDir, Checkpoint.EvalFile);
         if (!File.Exists(path)) return null;
@@ -94,7 +97,7 @@ public static class RunStatus
             double? Get(string obj, string prop) =>
                 doc.RootElement.TryGetProperty(obj, out var o) && o.ValueKind == System.Text.Json.JsonValueKind.Object &&
                 o.TryGetProperty(prop, out var v) && v.ValueKind == System.Text.Json.JsonValueKind.Number ? v.GetDouble() : null;
-            return (Get("likelihood", "bits_per_dim"), Get("sample_quality", "fid"));
+            return new(Get("likelihood", "bits_per_dim"), Get("sample_quality", "fid"), Get("sample_quality", "kid"));
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or IOException) { return null; }
     }
@@ -111,8 +114,9 @@ public static class RunStatus
             $"best:       {(r.BestStep is { } b ? $"step {b} (validation loss {r.BestValidationLoss!.Value.ToString("F5", ci)})" : "n/a (no validation loss yet)")}",
             $"hint:       {r.Hint.Text}",
         };
-        foreach (var (step, (bpd, fid)) in r.Evaluations)
-            lines.Add($"evaluated:  step {step}:" + (bpd is { } bits ? $" {bits.ToString("F4", ci)} bits/dim" : "") + (fid is { } f ? $" FID {f.ToString("F2", ci)}" : ""));
+        foreach (var (step, e) in r.Evaluations.OrderBy(kv => kv.Key))
+            lines.Add($"evaluated:  step {step}:" + (e.BitsPerDim is { } bits ? $" {bits.ToString("F4", ci)} bits/dim" : "") +
+                      (e.Fid is { } f ? $" FID {f.ToString("F2", ci)}" : "") + (e.Kid is { } k ? $" KID {k.ToString("F5", ci)}" : ""));
         return string.Join(Environment.NewLine, lines);
     }
 }

@@ -34,16 +34,27 @@ public static class Edit
     }
 
     /// <summary>
-    /// The timesteps an edit visits, ascending: a sampler's <paramref name="steps"/> scaled by the strength, spread
-    /// evenly up to the start timestep round(strength·(T−1)). At strength 1 the sampler uses its own spacing instead.
+    /// The timesteps an edit visits, ascending: the sampler's own schedule for <paramref name="steps"/> calls (evenly in
+    /// time for DDIM and DDPM, evenly in log-SNR for DPM-Solver++ and Euler ancestral) cut at the start timestep
+    /// round(strength·(T−1)): the scheduled timesteps below it, then the start itself. At strength 1 it is the whole
+    /// schedule, exactly as when sampling.
     /// </summary>
-    public static int[] Timesteps(int T, int steps, double strength)
+    public static int[] Timesteps(ISampler sampler, Diffusion.GaussianDiffusion diffusion, int steps, double strength)
     {
         CheckStrength(strength);
-        if (strength >= 1) return Sampling.Timesteps.Evenly(T, steps);
-        int start = (int)Math.Round(strength * (T - 1));
-        int count = Math.Max(1, (int)Math.Ceiling(strength * steps));
-        return Sampling.Timesteps.Evenly(start + 1, count);
+        var schedule = sampler.Timesteps(diffusion, steps);
+        if (strength >= 1) return schedule;
+        int start = (int)Math.Round(strength * (diffusion.T - 1));
+        return [.. schedule.Where(t => t < start), start];
+    }
+
+    /// <summary>The network calls of an edit: none at strength 0, otherwise one per visited timestep.</summary>
+    public static int NetworkCalls(ISampler sampler, SamplerOptions options, Diffusion.GaussianDiffusion diffusion, double strength)
+    {
+        CheckStrength(strength);
+        if (strength == 0) return 0;
+        if (strength >= 1) return (options with { Timesteps = null, StopAt = -1 }).NetworkCalls(sampler, diffusion);
+        return Timesteps(sampler, diffusion, Generation.ResolvedSteps(sampler, options, diffusion.T), strength).Length;
     }
 
     /// <summary>
@@ -58,7 +69,7 @@ public static class Edit
         var noise = Noise.Normal(generators, input.shape[1], input.shape[2], input.device, input.dtype);
         var clean = input.expand_as(noise);
         if (strength == 0) return clean.clone();
-        var timesteps = Timesteps(d.T, Generation.ResolvedSteps(sampler, options, d.T), strength);
+        var timesteps = Timesteps(sampler, d, Generation.ResolvedSteps(sampler, options, d.T), strength);
         var x = strength >= 1
             ? noise
             : d.QSample(clean, full(noise.shape[0], (long)timesteps[^1], dtype: int64, device: noise.device), noise);
@@ -68,21 +79,24 @@ public static class Edit
     }
 
     /// <summary>Edits an image (uint8 CHW) once per seed; returns uint8 CHW images.</summary>
+    /// <param name="preview">Called after every network call of every batch with the current x̂₀ (for previews).</param>
     public static List<byte[]> Images(Denoiser denoiser, ISampler sampler, SamplerOptions options, byte[] input, double strength,
-                                      IReadOnlyList<long> seeds, int batchSize = 16, Action<int, int>? onImagesDone = null)
+                                      IReadOnlyList<long> seeds, int batchSize = 16, Action<int, int>? onImagesDone = null,
+                                      Action<GenerationPreview>? preview = null)
     {
         CheckStrength(strength);
         var cfg = denoiser.Model.Config;
         if (strength == 0) return seeds.Select(_ => (byte[])input.Clone()).ToList();   // exactly the input
-        return Generation.InBatches(denoiser, seeds, batchSize, (generators, _) =>
+        return Generation.InBatches(denoiser, seeds, batchSize, (generators, start) =>
         {
             var x0 = Generation.FromBytes(input, cfg.InChannels, cfg.ImageSize, denoiser.Model.parameters().First().device);
-            return Run(denoiser, sampler, options, x0, strength, generators);
+            return Run(denoiser, sampler, options, x0, strength, generators, Generation.ForBatch(preview, start));
         }, onImagesDone);
     }
 
     /// <summary>Edits an image file with a loaded model and writes one PNG per seed, each with its provenance.</summary>
-    public static SamplePipeline.Result ToFolder(LoadedModel model, EditRequest request, string outDir, Action<int, int>? progress = null)
+    public static SamplePipeline.Result ToFolder(LoadedModel model, EditRequest request, string outDir, Action<int, int>? progress = null,
+                                                 Action<GenerationPreview>? preview = null)
     {
         CheckStrength(request.Strength);
         if (request.Count < 1) throw new NoisetteInputException($"--n must be at least 1, got {request.Count}");
@@ -94,7 +108,9 @@ public static class Edit
         var options = new SamplerOptions { Steps = request.Steps, Eta = request.Eta };
         int steps = Generation.ResolvedSteps(sampler, options, model.Diffusion.T);
         var seeds = Enumerable.Range(0, request.Count).Select(i => request.Seed + i).ToArray();
-        var images = Images(model.Denoiser(request.Class, request.Guidance), sampler, options with { Steps = steps }, input, request.Strength, seeds, request.BatchSize, progress);
+        int calls = NetworkCalls(sampler, options with { Steps = steps }, model.Diffusion, request.Strength);
+        var images = Images(model.Denoiser(request.Class, request.Guidance), sampler, options with { Steps = steps }, input, request.Strength, seeds,
+                            request.BatchSize, progress, preview);
         var cfg = model.Model.Config;
         Directory.CreateDirectory(outDir);
         var files = new List<string>();
@@ -106,6 +122,7 @@ public static class Edit
                 Class = request.Class,
                 Guidance = request.Class is null ? null : request.Guidance,
                 Strength = request.Strength,
+                NetworkCalls = calls,
                 Input = inputPath,
                 InputSha256 = Provenance.FileSha256(inputPath),
             };

@@ -52,10 +52,13 @@ public static class EvaluationPipeline
 
     /// <summary>
     /// Stores an evaluation in the checkpoint's folder (CHECKPOINT/eval.json), merged with earlier ones so that a
-    /// likelihood and a FID measured at different times both stay. <c>noisette status</c> reports them.
+    /// likelihood and a FID measured at different times both stay. <c>noisette status</c> reports them. The new
+    /// numbers also go to the run's TensorBoard events as scalars at the checkpoint's step (eval/bits_per_dim,
+    /// eval/fid, eval/kid), in an event file of their own beside training's.
     /// </summary>
     public static void Record(LoadedModel model, EvalReport report)
     {
+        WriteTensorBoard(model.Run.TensorBoardDir, report);
         var path = Path.Combine(model.CheckpointDir, EvalFile);
         var previous = ReadRecorded(model.CheckpointDir);
         var merged = report with
@@ -64,6 +67,19 @@ public static class EvaluationPipeline
             SampleQuality = report.SampleQuality ?? previous?.SampleQuality,
         };
         IO.Json.Write(path, merged);
+    }
+
+    /// <summary>The scalars of an evaluation, at its checkpoint's step, in a new event file in <paramref name="directory"/>.</summary>
+    public static void WriteTensorBoard(string directory, EvalReport report)
+    {
+        if (report.Likelihood is null && report.SampleQuality is null) return;
+        using var writer = new Monitoring.TensorBoardWriter(directory);
+        if (report.Likelihood is { } l) writer.AddScalar("eval/bits_per_dim", l.BitsPerDim, report.Step);
+        if (report.SampleQuality is { } q)
+        {
+            writer.AddScalar("eval/fid", q.Fid, report.Step);
+            writer.AddScalar("eval/kid", q.Kid, report.Step);
+        }
     }
 
     /// <summary>The evaluation stored with a checkpoint, or null.</summary>

@@ -8,6 +8,13 @@ using static TorchSharp.torch;
 namespace Noisette.Pipelines;
 
 /// <summary>
+/// A preview while images are made: the batch that starts at image <see cref="FirstImage"/> of the request has had
+/// <see cref="Step"/> of its <see cref="Steps"/> network calls, and <see cref="PredictedX0"/> (B, C, H, W, in [−1, 1])
+/// is the current estimate of its clean images. The tensor is valid only during the call: copy what you keep.
+/// </summary>
+public readonly record struct GenerationPreview(int FirstImage, int Step, int Steps, Tensor PredictedX0);
+
+/// <summary>
 /// Generation: a denoiser plus a sampler plus image output. Image i of a request is drawn from seed + i alone,
 /// so the same seed gives the same picture whatever the batch size.
 /// </summary>
@@ -15,8 +22,10 @@ public static class Generation
 {
     /// <summary>Samples one image per seed, in batches of at most <paramref name="batchSize"/>; returns uint8 CHW images.</summary>
     /// <param name="labels">For a class-conditional model: the class of each image (aligned with the seeds), or null.</param>
+    /// <param name="preview">Called after every network call of every batch with the current x̂₀ (for previews).</param>
     public static List<byte[]> Sample(Denoiser denoiser, ISampler sampler, SamplerOptions options, IReadOnlyList<long> seeds,
-                                      int batchSize = 16, Action<int, int>? onImagesDone = null, IReadOnlyList<int>? labels = null)
+                                      int batchSize = 16, Action<int, int>? onImagesDone = null, IReadOnlyList<int>? labels = null,
+                                      Action<GenerationPreview>? preview = null)
     {
         if (labels is not null && labels.Count != seeds.Count) throw new ArgumentException("one label per seed");
         var cfg = denoiser.Model.Config;
@@ -26,9 +35,13 @@ public static class Generation
             var noise = Noise.Normal(generators, cfg.InChannels, cfg.ImageSize, device);
             var batchDenoiser = labels is null ? denoiser
                 : denoiser.WithLabels(tensor(labels.Skip(start).Take(generators.Length).Select(l => (long)l).ToArray(), dtype: int64, device: device));
-            return sampler.Sample(batchDenoiser, noise, options, generators);
+            return sampler.Sample(batchDenoiser, noise, options, generators, ForBatch(preview, start));
         }, onImagesDone);
     }
+
+    /// <summary>A sampler's progress callback that reports <paramref name="preview"/>s of the batch starting at image <paramref name="start"/>.</summary>
+    public static Action<SamplerProgress>? ForBatch(Action<GenerationPreview>? preview, int start) =>
+        preview is null ? null : p => preview(new GenerationPreview(start, p.Step, p.Steps, p.PredictedX0));
 
     /// <summary>
     /// The batching every pipeline shares: the model in eval and inference mode, seeds in batches of at most
@@ -52,7 +65,11 @@ public static class Generation
         return result;
     }
 
-    /// <summary>Network calls a sampler will make with these options (its default when Steps is 0).</summary>
+    /// <summary>
+    /// The number of steps asked of a sampler with these options (its default when Steps is 0): what provenance
+    /// records as <c>steps</c>. The network calls can be a few fewer where its spacing merges duplicate timesteps
+    /// (<see cref="SamplerOptions.NetworkCalls"/>).
+    /// </summary>
     public static int ResolvedSteps(ISampler sampler, SamplerOptions options, int T) =>
         options.Timesteps?.Count ?? Math.Min(options.Steps > 0 ? options.Steps : sampler.DefaultSteps(T), T);
 

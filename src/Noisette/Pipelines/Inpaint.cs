@@ -65,6 +65,13 @@ public static class Inpaint
         return walk.ToArray();
     }
 
+    /// <summary>The network calls of an inpainting: one per downward move of the RePaint walk over the sampler's timesteps.</summary>
+    public static int NetworkCalls(ISampler sampler, SamplerOptions options, Diffusion.GaussianDiffusion diffusion, int jumps, int jumpLength)
+    {
+        var walk = Walk(options.Path(diffusion.T, sampler.DefaultSteps(diffusion.T)).Length - 1, jumps, jumpLength);
+        return Enumerable.Range(1, walk.Length - 1).Count(k => walk[k] < walk[k - 1]);
+    }
+
     /// <summary>
     /// The inpainting loop for one batch. <paramref name="known"/> is the input in [−1, 1] and <paramref name="regenerate"/>
     /// is 1 where the image is to be made anew, 0 where it is known (both broadcast over the batch).
@@ -109,20 +116,22 @@ public static class Inpaint
     /// Inpaints an image (uint8 CHW) once per seed. <paramref name="mask"/> is one uint8 plane: ≥ 128 (white) means
     /// regenerate. The known pixels of the result are the input's, byte for byte.
     /// </summary>
+    /// <param name="preview">Called after every network call of every batch with the current x̂₀ (for previews).</param>
     public static List<byte[]> Images(Denoiser denoiser, ISampler sampler, SamplerOptions options, byte[] input, byte[] mask,
-                                      int jumps, int jumpLength, IReadOnlyList<long> seeds, int batchSize = 16, Action<int, int>? onImagesDone = null)
+                                      int jumps, int jumpLength, IReadOnlyList<long> seeds, int batchSize = 16, Action<int, int>? onImagesDone = null,
+                                      Action<GenerationPreview>? preview = null)
     {
         Check(jumps, jumpLength);
         var cfg = denoiser.Model.Config;
         int plane = cfg.ImageSize * cfg.ImageSize;
         if (input.Length != cfg.InChannels * plane || mask.Length != plane)
             throw new NoisetteInputException($"the image and mask must be {cfg.ImageSize} px with {cfg.InChannels} and 1 channel(s)");
-        var images = Generation.InBatches(denoiser, seeds, batchSize, (generators, _) =>
+        var images = Generation.InBatches(denoiser, seeds, batchSize, (generators, start) =>
         {
             var device = denoiser.Model.parameters().First().device;
             var known = Generation.FromBytes(input, cfg.InChannels, cfg.ImageSize, device);
             var regenerate = tensor(mask.Select(m => m >= 128 ? 1f : 0f).ToArray(), device: device).reshape(1, 1, cfg.ImageSize, cfg.ImageSize);
-            return Run(denoiser, sampler, options, known, regenerate, jumps, jumpLength, generators);
+            return Run(denoiser, sampler, options, known, regenerate, jumps, jumpLength, generators, Generation.ForBatch(preview, start));
         }, onImagesDone);
         foreach (var image in images)
             for (int c = 0; c < cfg.InChannels; c++)
@@ -132,7 +141,8 @@ public static class Inpaint
     }
 
     /// <summary>Inpaints an image file with a loaded model and writes one PNG per seed, each with its provenance.</summary>
-    public static SamplePipeline.Result ToFolder(LoadedModel model, InpaintRequest request, string outDir, Action<int, int>? progress = null)
+    public static SamplePipeline.Result ToFolder(LoadedModel model, InpaintRequest request, string outDir, Action<int, int>? progress = null,
+                                                 Action<GenerationPreview>? preview = null)
     {
         Check(request.Jumps, request.JumpLength);
         if (request.Count < 1) throw new NoisetteInputException($"--n must be at least 1, got {request.Count}");
@@ -147,8 +157,9 @@ public static class Inpaint
         var options = new SamplerOptions { Steps = request.Steps, Eta = request.Eta };
         int steps = Generation.ResolvedSteps(sampler, options, model.Diffusion.T);
         var seeds = Enumerable.Range(0, request.Count).Select(i => request.Seed + i).ToArray();
+        int calls = NetworkCalls(sampler, options with { Steps = steps }, model.Diffusion, request.Jumps, request.JumpLength);
         var images = Images(model.Denoiser(request.Class, request.Guidance), sampler, options with { Steps = steps }, input, mask, request.Jumps, request.JumpLength,
-                            seeds, request.BatchSize, progress);
+                            seeds, request.BatchSize, progress, preview);
         var cfg = model.Model.Config;
         Directory.CreateDirectory(outDir);
         var files = new List<string>();
@@ -159,6 +170,7 @@ public static class Inpaint
             {
                 Class = request.Class,
                 Guidance = request.Class is null ? null : request.Guidance,
+                NetworkCalls = calls,
                 Input = inputPath,
                 InputSha256 = Provenance.FileSha256(inputPath),
                 Mask = maskPath,

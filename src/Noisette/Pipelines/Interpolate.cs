@@ -14,6 +14,8 @@ public sealed record InterpolateRequest
     public string Sampler { get; init; } = "ddim";
     public int Steps { get; init; }
     public int BatchSize { get; init; } = 16;
+    /// <summary>Only this frame (0-based), without the strip: how a frame is made again from its provenance.</summary>
+    public int? Frame { get; init; }
 }
 
 /// <summary>
@@ -25,14 +27,22 @@ public static class Interpolate
     public static void Check(ISampler sampler, int frames)
     {
         if (frames < 2) throw new NoisetteInputException($"--frames must be at least 2, got {frames}");
-        if (sampler is DdpmSampler) throw new NoisetteInputException("interpolation needs a deterministic sampler (ddim or dpm++), not ddpm");
+        if (sampler.IsStochastic)
+            throw new NoisetteInputException($"interpolation needs a deterministic sampler (ddim or dpm++), not {sampler.Name}: " +
+                                             $"{sampler.Name} draws fresh noise at every step, so the frames would not morph from one image to the other");
     }
 
-    /// <summary>The frames, uint8 CHW: frame k is sampled from slerp(noise(A), noise(B), k/(frames−1)) with η = 0.</summary>
+    /// <summary>
+    /// The frames, uint8 CHW: frame k is sampled from slerp(noise(A), noise(B), k/(frames−1)) with η = 0.
+    /// <paramref name="only"/> makes just those frames (the same bytes as in the whole walk).
+    /// </summary>
     public static List<byte[]> Images(Denoiser denoiser, ISampler sampler, SamplerOptions options, long seedA, long seedB, int frames,
-                                      int batchSize = 16, Action<int, int>? onImagesDone = null)
+                                      int batchSize = 16, Action<int, int>? onImagesDone = null, Action<GenerationPreview>? preview = null,
+                                      IReadOnlyList<int>? only = null)
     {
         Check(sampler, frames);
+        var indices = only ?? Enumerable.Range(0, frames).ToArray();
+        if (indices.Any(k => k < 0 || k >= frames)) throw new NoisetteInputException($"a frame must be within 0..{frames - 1}");
         var cfg = denoiser.Model.Config;
         var device = denoiser.Model.parameters().First().device;
         options = options with { Eta = 0 };
@@ -41,44 +51,54 @@ public static class Interpolate
         var a = Noise.Normal([pair[0]], cfg.InChannels, cfg.ImageSize, device);
         var b = Noise.Normal([pair[1]], cfg.InChannels, cfg.ImageSize, device);
         foreach (var g in pair) g.Dispose();
-        var frameSeeds = Enumerable.Repeat(seedA, frames).ToArray();   // η = 0: the generators are never drawn from
-        int next = 0;
-        return Generation.InBatches(denoiser, frameSeeds, batchSize, (generators, _) =>
+        var frameSeeds = indices.Select(_ => seedA).ToArray();   // η = 0: the generators are never drawn from
+        return Generation.InBatches(denoiser, frameSeeds, batchSize, (generators, start) =>
         {
-            var noise = cat(generators.Select(_ => Noise.Slerp(a, b, (double)next++ / (frames - 1))).ToArray(), 0);
-            return sampler.Sample(denoiser, noise, options, generators);
+            var noise = cat(generators.Select((_, j) => Noise.Slerp(a, b, (double)indices[start + j] / (frames - 1))).ToArray(), 0);
+            return sampler.Sample(denoiser, noise, options, generators, Generation.ForBatch(preview, start));
         }, onImagesDone);
     }
 
-    public sealed record Result(IReadOnlyList<string> Frames, string StripPath);
+    /// <summary>The frames written, and the strip (null when only one frame was made).</summary>
+    public sealed record Result(IReadOnlyList<string> Frames, string? StripPath);
 
-    /// <summary>Writes the frames and a strip of them side by side, each PNG with its provenance.</summary>
-    public static Result ToFolder(LoadedModel model, InterpolateRequest request, string outDir, Action<int, int>? progress = null)
+    /// <summary>The file name of a frame, as the whole walk and its regeneration both write it.</summary>
+    public static string FrameFileName(string sampler, long step, long seedA, long seedB, int frame) =>
+        $"{Stem(sampler, step, seedA, seedB)}-frame{frame:D3}.png";
+
+    private static string Stem(string sampler, long step, long seedA, long seedB) =>
+        $"interp-{SamplePipeline.FileSafe(sampler)}-step{step}-seeds{seedA}-{seedB}";
+
+    /// <summary>Writes the frames and a strip of them side by side, each PNG with its provenance (or only <see cref="InterpolateRequest.Frame"/>).</summary>
+    public static Result ToFolder(LoadedModel model, InterpolateRequest request, string outDir, Action<int, int>? progress = null,
+                                  Action<GenerationPreview>? preview = null)
     {
         var sampler = Samplers.Get(request.Sampler);
         Check(sampler, request.Frames);
         if (request.Steps < 0) throw new NoisetteInputException($"--steps must not be negative, got {request.Steps}");
         var options = new SamplerOptions { Steps = request.Steps };
         int steps = Generation.ResolvedSteps(sampler, options, model.Diffusion.T);
+        var indices = request.Frame is { } only ? [only] : Enumerable.Range(0, request.Frames).ToArray();
         var images = Images(model.Denoiser(), sampler, options with { Steps = steps }, request.SeedA, request.SeedB, request.Frames,
-                            request.BatchSize, progress);
+                            request.BatchSize, progress, preview, indices);
         var cfg = model.Model.Config;
         Directory.CreateDirectory(outDir);
         var common = Provenance.For(model, Provenance.Interpolate, sampler.Name, steps, 0, request.SeedA) with
         {
+            NetworkCalls = (options with { Steps = steps }).NetworkCalls(sampler, model.Diffusion),
             Seeds = $"{request.SeedA},{request.SeedB}",
             Frames = request.Frames,
         };
-        var stem = $"interp-{SamplePipeline.FileSafe(sampler.Name)}-step{model.State.Step}-seeds{request.SeedA}-{request.SeedB}";
         var planar = images.Select(px => new PlanarImage(cfg.InChannels, cfg.ImageSize, cfg.ImageSize, px)).ToList();
         var files = new List<string>();
-        for (int k = 0; k < planar.Count; k++)
+        for (int i = 0; i < planar.Count; i++)
         {
-            var path = Path.Combine(outDir, $"{stem}-frame{k:D3}.png");
-            PngWriter.Write(path, planar[k], (common with { Frame = k }).ToText());
+            var path = Path.Combine(outDir, FrameFileName(sampler.Name, model.State.Step, request.SeedA, request.SeedB, indices[i]));
+            PngWriter.Write(path, planar[i], (common with { Frame = indices[i] }).ToText());
             files.Add(path);
         }
-        var strip = Path.Combine(outDir, $"{stem}-strip.png");
+        if (request.Frame is not null) return new Result(files, null);
+        var strip = Path.Combine(outDir, $"{Stem(sampler.Name, model.State.Step, request.SeedA, request.SeedB)}-strip.png");
         PngWriter.Write(strip, ImageGrid.Compose(planar, columns: planar.Count), common.ToText());
         return new Result(files, strip);
     }

@@ -19,8 +19,15 @@ public sealed record Provenance
     /// <summary>"ema" or "model".</summary>
     public string Weights { get; init; } = "ema";
     public required string Sampler { get; init; }
-    /// <summary>Network calls of the sampler (resolved: never 0).</summary>
+    /// <summary>The steps asked of the sampler (resolved: never 0); regeneration asks for the same.</summary>
     public required int Steps { get; init; }
+    /// <summary>
+    /// The network calls made for the output: fewer than <see cref="Steps"/> where log-SNR spacing merged duplicate
+    /// timesteps (DPM-Solver++, Euler ancestral), or where an edit's strength cut the schedule; more for inpainting's
+    /// resampling. Informative: regeneration recomputes it from the settings. Written only when it differs from
+    /// <see cref="Steps"/> (so a sample's PNG is the same as before it existed); read back as Steps when absent.
+    /// </summary>
+    public int? NetworkCalls { get; init; }
     public double Eta { get; init; }
     public required long Seed { get; init; }
     public double? Strength { get; init; }
@@ -61,6 +68,7 @@ public sealed record Provenance
             [Prefix + "eta"] = F(Eta),
             [Prefix + "seed"] = F(Seed),
         };
+        if (NetworkCalls is { } calls && calls != Steps) d[Prefix + "network_calls"] = F(calls);
         if (Strength is { } s) d[Prefix + "strength"] = F(s);
         if (Input is not null) d[Prefix + "input"] = Input;
         if (InputSha256 is not null) d[Prefix + "input_sha256"] = InputSha256;
@@ -107,6 +115,7 @@ public sealed record Provenance
             Weights = Opt("weights") ?? "ema",
             Sampler = Need("sampler"),
             Steps = checked((int)Long("steps", Need("steps"))),
+            NetworkCalls = OptInt("network_calls") ?? checked((int)Long("steps", Need("steps"))),
             Eta = Opt("eta") is { } e ? Double("eta", e) : 0,
             Seed = Long("seed", Need("seed")),
             Strength = Opt("strength") is { } s ? Double("strength", s) : null,

@@ -7,7 +7,8 @@ namespace Noisette.Pipelines;
 /// Makes an output again from the provenance in its PNG: the same run, checkpoint, weights, precision, sampler settings
 /// and seed give the same bytes. Samples always regenerate; edits and inpaintings do while their input files are
 /// unchanged. A provenance that lacks a setting is refused rather than guessed, since a guess would not give the same
-/// image. The CLI (<c>sample --from-png</c>) and the studio ("Make again") both come through here.
+/// image. Interpolation frames regenerate too (they record both seeds, the frame count and their index); contact
+/// sheets and interpolation strips do not: their single images carry their own provenance. The CLI (<c>sample --from-png</c>) and the studio ("Make again") both come through here.
 /// </summary>
 public static class Regenerate
 {
@@ -34,9 +35,20 @@ public static class Regenerate
     /// <param name="source">The PNG the provenance came from, for messages.</param>
     public static Provenance Check(Provenance p, string source)
     {
-        if (p.Kind is not (Provenance.Sample or Provenance.Edit or Provenance.Inpaint))
-            throw new NoisetteInputException($"'{source}' is {(p.Kind == Provenance.Interpolate ? "an interpolation frame" : "a " + p.Kind)}; " +
-                                             "only single samples, edits and inpaintings can be made again");
+        if (p.Kind == Provenance.ContactSheet)
+            throw new NoisetteInputException($"'{source}' is a contact sheet; regenerate the single images it shows instead " +
+                                             "(each one's PNG carries its own provenance)");
+        if (p.Kind == Provenance.Interpolate && p.Frame is null)
+            throw new NoisetteInputException($"'{source}' is an interpolation strip; regenerate one of its frames instead " +
+                                             "(each frame's PNG carries its own provenance)");
+        if (p.Kind is not (Provenance.Sample or Provenance.Edit or Provenance.Inpaint or Provenance.Interpolate))
+            throw new NoisetteInputException($"'{source}' is a {p.Kind}; only samples, edits, inpaintings and interpolation frames can be made again");
+        if (p.Kind == Provenance.Interpolate)
+        {
+            var (_, _, frames, frame) = InterpolationFrame(p, source);
+            if (frame < 0 || frame >= frames)
+                throw new NoisetteInputException($"'{source}': frame {frame} is outside the {frames} frames of its interpolation");
+        }
         if (p.Kind == Provenance.Edit)
         {
             if (p.Strength is null) throw Missing("strength");
@@ -51,7 +63,7 @@ public static class Regenerate
         }
         return p;
 
-        NoisetteInputException Missing(string key) => new($"'{source}' lacks the provenance 'noisette:{key}'");
+        NoisetteInputException Missing(string key) => Regenerate.Missing(source, key);
 
         void CheckInput(string? path, string? sha, string what, string key)
         {
@@ -60,6 +72,21 @@ public static class Regenerate
             if (sha is not null && Provenance.FileSha256(path) != sha)
                 throw new NoisetteInputException($"the {what} '{path}' has changed since '{source}' was made, so it cannot be regenerated");
         }
+    }
+
+    private static NoisetteInputException Missing(string source, string key) => new($"'{source}' lacks the provenance 'noisette:{key}'");
+
+    /// <summary>An interpolation frame's two seeds, frame count and index, from its provenance.</summary>
+    private static (long SeedA, long SeedB, int Frames, int Frame) InterpolationFrame(Provenance p, string source)
+    {
+        if (p.Seeds is null) throw Missing(source, "seeds");
+        if (p.Frames is null) throw Missing(source, "frames");
+        if (p.Frame is null) throw Missing(source, "frame");
+        var seeds = p.Seeds.Split(',');
+        if (seeds.Length != 2 || !long.TryParse(seeds[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var a)
+                              || !long.TryParse(seeds[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var b))
+            throw new NoisetteInputException($"'{source}': provenance 'noisette:seeds' of an interpolation must be two seeds, like 1,2; got '{p.Seeds}'");
+        return (a, b, p.Frames.Value, p.Frame.Value);
     }
 
     /// <summary>
@@ -80,6 +107,7 @@ public static class Regenerate
                 ImagePath = p.Input!, Strength = p.Strength!.Value, Seed = p.Seed, Sampler = p.Sampler, Steps = p.Steps, Eta = p.Eta,
                 BatchSize = 1, Class = p.Class, Guidance = guidance,
             }, outDir, progress),
+            Provenance.Interpolate => InterpolateFrame(model, p, outDir, source, progress),
             Provenance.Inpaint => Inpaint.ToFolder(model, new InpaintRequest
             {
                 ImagePath = p.Input!, MaskPath = p.Mask!, Seed = p.Seed, Sampler = p.Sampler, Steps = p.Steps, Eta = p.Eta,
@@ -91,5 +119,15 @@ public static class Regenerate
                 Classes = p.Class is null ? [] : [p.Class], Guidance = guidance,
             }, outDir, progress),
         };
+    }
+
+    private static SamplePipeline.Result InterpolateFrame(LoadedModel model, Provenance p, string outDir, string source, Action<int, int>? progress)
+    {
+        var (a, b, frames, frame) = InterpolationFrame(p, source);
+        var result = Interpolate.ToFolder(model, new InterpolateRequest
+        {
+            SeedA = a, SeedB = b, Frames = frames, Frame = frame, Sampler = p.Sampler, Steps = p.Steps, BatchSize = 1,
+        }, outDir, progress);
+        return new SamplePipeline.Result(result.Frames, null);
     }
 }

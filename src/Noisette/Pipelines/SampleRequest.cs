@@ -37,7 +37,9 @@ public static class SamplePipeline
 {
     public sealed record Result(IReadOnlyList<string> Files, string? GridPath);
 
-    public static Result Run(LoadedModel model, SampleRequest request, string outDir, Action<int, int>? progress = null)
+    /// <param name="preview">Called after every network call of every batch with the current x̂₀ (for previews).</param>
+    public static Result Run(LoadedModel model, SampleRequest request, string outDir, Action<int, int>? progress = null,
+                             Action<GenerationPreview>? preview = null)
     {
         if (request.Seeds is null && request.Count < 1) throw new NoisetteInputException($"--n must be at least 1, got {request.Count}");
         if (request.Seeds is { Count: 0 }) throw new NoisetteInputException("no seeds given");
@@ -52,11 +54,11 @@ public static class SamplePipeline
         var seeds = classes.Count == 0 ? perClass : classes.SelectMany(_ => perClass).ToArray();
         int[]? labels = classes.Count == 0 ? null : classes.SelectMany(c => perClass.Select(_ => c)).ToArray();
         var options = new SamplerOptions { Steps = request.Steps, Eta = request.Eta };
-        int steps = Generation.ResolvedSteps(sampler, options, model.Diffusion.T);
+        int steps = Generation.ResolvedSteps(sampler, options, model.Diffusion.T), calls = options.NetworkCalls(sampler, model.Diffusion);
         if (classes.Count == 0) model.CheckUnconditional();
         double guidance = model.Model.IsConditional ? (classes.Count > 0 ? model.CheckGuidance(request.Guidance) : request.Guidance) : 1.0;
         var denoiser = new Denoiser(model.Model, model.Diffusion) { GuidanceScale = guidance };
-        var images = Generation.Sample(denoiser, sampler, options, seeds, request.BatchSize, progress, labels);
+        var images = Generation.Sample(denoiser, sampler, options, seeds, request.BatchSize, progress, labels, preview);
         var cfg = model.Model.Config;
         Directory.CreateDirectory(outDir);
         var files = new List<string>();
@@ -66,7 +68,7 @@ public static class SamplePipeline
             string? cls = labels is null ? null : model.ClassName(labels[i]);
             var path = Path.Combine(outDir, FileName(sampler.Name, model.State.Step, seeds[i], cls));
             var p = Pipelines.Provenance.For(model, Pipelines.Provenance.Sample, sampler.Name, steps, request.Eta, seeds[i])
-                with { Class = cls, Guidance = cls is null ? null : guidance };
+                with { NetworkCalls = calls, Class = cls, Guidance = cls is null ? null : guidance };
             PngWriter.Write(path, planar[i], p.ToText());
             files.Add(path);
         }
@@ -75,7 +77,7 @@ public static class SamplePipeline
         {
             gridPath = Path.Combine(outDir, $"grid-{FileSafe(sampler.Name)}-step{model.State.Step}-seeds{perClass[0]}-{perClass[^1]}.png");
             var sheet = Pipelines.Provenance.For(model, Pipelines.Provenance.ContactSheet, sampler.Name, steps, request.Eta, perClass[0])
-                with { Seeds = string.Join(",", perClass), Classes = classes.Count == 0 ? null : string.Join(",", classes.Select(model.ClassName)) };
+                with { NetworkCalls = calls, Seeds = string.Join(",", perClass), Classes = classes.Count == 0 ? null : string.Join(",", classes.Select(model.ClassName)) };
             PngWriter.Write(gridPath, ImageGrid.Compose(planar, classes.Count > 0 ? perClass.Count : null), sheet.ToText());
         }
         return new Result(files, gridPath);
@@ -104,7 +106,9 @@ public static class SamplePipeline
     public static Dictionary<string, string> Provenance(LoadedModel model, SampleRequest request, string sampler, long seed)
     {
         var options = new SamplerOptions { Steps = request.Steps, Eta = request.Eta };
-        int steps = Generation.ResolvedSteps(Samplers.Get(sampler), options, model.Diffusion.T);
-        return Pipelines.Provenance.For(model, Pipelines.Provenance.Sample, sampler, steps, request.Eta, seed).ToText();
+        var s = Samplers.Get(sampler);
+        int steps = Generation.ResolvedSteps(s, options, model.Diffusion.T);
+        return (Pipelines.Provenance.For(model, Pipelines.Provenance.Sample, sampler, steps, request.Eta, seed)
+                with { NetworkCalls = options.NetworkCalls(s, model.Diffusion) }).ToText();
     }
 }

@@ -12,11 +12,15 @@ public sealed class DdimSampler : ISampler
 
     public int DefaultSteps(int T) => 50;
 
+    public int[] Timesteps(Diffusion.GaussianDiffusion diffusion, int count) => Sampling.Timesteps.Evenly(diffusion.T, count);
+
+    public bool IsStochastic => false;
+
     public Tensor Sample(Denoiser denoiser, Tensor noise, SamplerOptions options, IReadOnlyList<Generator> generators,
                          Action<SamplerProgress>? progress = null)
     {
         var diffusion = denoiser.Diffusion;
-        var path = options.Path(diffusion.T, DefaultSteps(diffusion.T));
+        var path = options.Path(this, diffusion);
         var x = noise.clone();
         for (int i = 0; i + 1 < path.Length; i++)
         {

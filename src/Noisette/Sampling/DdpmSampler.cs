@@ -13,11 +13,15 @@ public sealed class DdpmSampler : ISampler
 
     public int DefaultSteps(int T) => T;
 
+    public int[] Timesteps(Diffusion.GaussianDiffusion diffusion, int count) => Sampling.Timesteps.Evenly(diffusion.T, count);
+
+    public bool IsStochastic => true;
+
     public Tensor Sample(Denoiser denoiser, Tensor noise, SamplerOptions options, IReadOnlyList<Generator> generators,
                          Action<SamplerProgress>? progress = null)
     {
         var diffusion = denoiser.Diffusion;
-        var path = options.Path(diffusion.T, DefaultSteps(diffusion.T));
+        var path = options.Path(this, diffusion);
         // The visited timesteps ascending, as the learned variance indexes them (the stopping point included).
         var ascending = path.Where(p => p >= 0).Reverse().ToArray();
         var x = noise.clone();

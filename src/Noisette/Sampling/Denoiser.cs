@@ -44,8 +44,11 @@ public class Denoiser
         return new DenoiserOutput(x0, eps, v);
     }
 
-    /// <summary>The network's output in x's type (a low-precision model computes in its own type; guidance mixes in x's).</summary>
-    private Tensor Net(Tensor x, Tensor t, Tensor? labels) => Model.Forward(x, t, labels).to(x.dtype);
+    /// <summary>
+    /// The one network call: the output in x's type (a low-precision model computes in its own type; guidance mixes
+    /// in x's). Guidance calls it once, on a batch twice the size.
+    /// </summary>
+    protected virtual Tensor Net(Tensor x, Tensor t, Tensor? labels) => Model.Forward(x, t, labels).to(x.dtype);
 
     private Tensor Output(Tensor x, Tensor t)
     {

@@ -17,11 +17,15 @@ public sealed class DpmSolverSampler : ISampler
 
     public int DefaultSteps(int T) => 20;
 
+    public int[] Timesteps(Diffusion.GaussianDiffusion diffusion, int count) => Sampling.Timesteps.UniformLogSnr(diffusion, count);
+
+    public bool IsStochastic => false;
+
     public Tensor Sample(Denoiser denoiser, Tensor noise, SamplerOptions options, IReadOnlyList<Generator> generators,
                          Action<SamplerProgress>? progress = null)
     {
         var d = denoiser.Diffusion;
-        var path = options.Path(d.T, DefaultSteps(d.T), count => Timesteps.UniformLogSnr(d, count));
+        var path = options.Path(this, d);
         var x = noise.clone();
         Tensor? previousX0 = null;         // x̂₀ of the previous step: the multistep history, carried explicitly
         double previousH = 0;

@@ -17,13 +17,17 @@ public sealed class EulerAncestralSampler : ISampler
 
     public int DefaultSteps(int T) => 50;
 
+    public int[] Timesteps(Diffusion.GaussianDiffusion diffusion, int count) => Sampling.Timesteps.UniformLogSnr(diffusion, count);
+
+    public bool IsStochastic => true;
+
     public Tensor Sample(Denoiser denoiser, Tensor noise, SamplerOptions options, IReadOnlyList<Generator> generators,
                          Action<SamplerProgress>? progress = null)
     {
         var diffusion = denoiser.Diffusion;
         // Steps evenly in log-SNR, as DPM-Solver++: evenly in time leaves too few steps at low noise, where each
         // step's fresh noise must be small (30 steps evenly in time give samples 28% too narrow on the analytic test).
-        var path = options.Path(diffusion.T, DefaultSteps(diffusion.T), count => Timesteps.UniformLogSnr(diffusion, count));
+        var path = options.Path(this, diffusion);
         var x = noise.clone();
         for (int i = 0; i + 1 < path.Length; i++)
         {

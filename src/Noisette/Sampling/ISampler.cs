@@ -53,6 +53,13 @@ public sealed record SamplerOptions
         path[^1] = StopAt;
         return path;
     }
+
+    /// <summary>The walk <paramref name="sampler"/> takes with these options: <see cref="Path(int, int, Func{int, int[]}?)"/> with its own spacing.</summary>
+    public int[] Path(ISampler sampler, Diffusion.GaussianDiffusion diffusion) =>
+        Path(diffusion.T, sampler.DefaultSteps(diffusion.T), count => sampler.Timesteps(diffusion, count));
+
+    /// <summary>The network calls <paramref name="sampler"/> makes with these options (after duplicate timesteps merge).</summary>
+    public int NetworkCalls(ISampler sampler, Diffusion.GaussianDiffusion diffusion) => Path(sampler, diffusion).Length - 1;
 }
 
 /// <summary>
@@ -65,6 +72,16 @@ public interface ISampler
     string Name { get; }
     /// <summary>Network calls when <see cref="SamplerOptions.Steps"/> is 0.</summary>
     int DefaultSteps(int T);
+    /// <summary>
+    /// The timesteps the sampler visits for <paramref name="count"/> network calls when none are given, ascending:
+    /// its own spacing (evenly in time, or evenly in log-SNR). Duplicates merge, so a few fewer may come back.
+    /// </summary>
+    int[] Timesteps(Diffusion.GaussianDiffusion diffusion, int count);
+    /// <summary>
+    /// Whether every step draws fresh noise whatever the options (DDPM, Euler ancestral): the initial noise alone
+    /// then does not decide the image, so interpolating it does not morph the images.
+    /// </summary>
+    bool IsStochastic { get; }
     Tensor Sample(Denoiser denoiser, Tensor noise, SamplerOptions options, IReadOnlyList<Generator> generators,
                   Action<SamplerProgress>? progress = null);
 }

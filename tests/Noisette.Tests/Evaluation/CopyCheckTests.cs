@@ -6,12 +6,12 @@ namespace Noisette.Tests.Evaluation;
 public class CopyCheckTests
 {
     /// <summary>The 32 px gray glyphs of the letter A in the fixtures, in file order.</summary>
-    private static InMemoryImageSet Glyphs()
+    private static InMemoryImageSet Glyphs(int size = 32)
     {
-        var ds = ImageDataset.Load(Fixtures.Path("letters", "A"), new DataConfig { ImageSize = 32, Channels = ChannelMode.Gray });
+        var ds = ImageDataset.Load(Fixtures.Path("letters", "A"), new DataConfig { ImageSize = size, Channels = ChannelMode.Gray });
         var px = new byte[ds.Count * ds.ImageBytes];
         for (int i = 0; i < ds.Count; i++) ds.CopyImage(i, px.AsSpan(i * ds.ImageBytes, ds.ImageBytes));
-        return new InMemoryImageSet(px, ds.Count, 1, 32);
+        return new InMemoryImageSet(px, ds.Count, 1, size);
     }
 
     private static byte[] Image(IImageSet set, int i)
@@ -53,6 +53,41 @@ public class CopyCheckTests
         var big = CopyCheck.Run(memorised, bigTraining);
         Assert.Equal(50, big.Neighbours);
         Assert.Equal(1.0, big.Rate);
+    }
+
+    /// <summary>
+    /// The case end to end: the tiny preset (at 16 px, predicting x₀, which memorises fastest) trained on four
+    /// glyphs until it reproduces them, then sampled. Its samples are flagged; real glyphs it never saw are not.
+    /// </summary>
+    [Fact]
+    public void ATinyModelThatMemorisedFourImagesIsFlagged()
+    {
+        var glyphs = Glyphs(16);
+        var training = Subset(glyphs, [0, 1, 2, 3]);
+        using var dir = new TestData.TempDir();
+        var run = new Noisette.IO.RunFolder(dir["run"]);
+        var config = TestData.TinyConfig(300, 300) with
+        {
+            Batch = 32, LearningRate = 4e-3, WarmupSteps = 20, LogEvery = 100, Threads = 2,
+            Model = Noisette.Models.ModelPresets.Get("tiny").Model with { Dropout = 0, ImageSize = 16 },
+            Diffusion = new Noisette.Diffusion.DiffusionConfig { Prediction = Noisette.Diffusion.Prediction.X0 },
+        };
+        config = config with { Data = config.Data with { ImageSize = 16 } };
+        using (var trainer = Noisette.Training.Trainer.Start(config, run, training, TestData.Info()))
+            trainer.Train(CancellationToken.None);
+
+        using var model = Noisette.Pipelines.LoadedModel.Load(run.Root, ema: false);
+        var samples = Noisette.Pipelines.Generation.Sample(model.Denoiser(), new Noisette.Sampling.DdimSampler(),
+                                                           new Noisette.Sampling.SamplerOptions { Steps = 20 }, Enumerable.Range(0, 12).Select(i => (long)i).ToArray());
+        var copies = CopyCheck.Run(samples, training);
+        var ratios = string.Join(", ", copies.Matches.Select(m => m.Ratio.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.True(copies.Rate >= 0.75, $"only {copies.NearCopies} of 12 samples flagged; ratios {ratios}");
+        // Most of the four are among the ones copied: the model memorised the set, not one picture.
+        Assert.True(copies.Matches.Where(m => m.IsNearCopy).Select(m => m.NearestTraining).Distinct().Count() >= 3, $"ratios {ratios}");
+
+        // Real glyphs it never saw are not flagged against the same four.
+        var heldOut = CopyCheck.Run(Enumerable.Range(4, 40).Select(i => Image(glyphs, i)).ToList(), training);
+        Assert.Equal(0.0, heldOut.Rate);
     }
 
     [Fact]
