@@ -86,8 +86,8 @@ public sealed record ImageMeasurement
             BlankFraction = (double)blank / plane,
             Colourfulness = colourfulness,
             Ink = ink,
-            PerceptualHash = Data.PerceptualHash.Compute(centred, 2 * n, 2 * n),
-            Thumbnail = ImageResampler.Resample(centred, 2 * n, 2 * n, n / 2.0, n / 2.0, n, n, ThumbnailSide, ThumbnailSide).Select(ImageResampler.ToByte).ToArray(),
+            PerceptualHash = Data.PerceptualHash.Compute(centred, n, n),
+            Thumbnail = ImageResampler.Resample(centred, n, n, 0, 0, n, n, ThumbnailSide, ThumbnailSide).Select(ImageResampler.ToByte).ToArray(),
             Notes = image.Notes,
         };
     }
@@ -96,8 +96,8 @@ public sealed record ImageMeasurement
     public const int ThumbnailSide = 16;
 
     /// <summary>
-    /// The luma plane moved so that its ink centroid (weighted by the difference from the border's median) is at the
-    /// centre of a 2n × 2n canvas filled with that background; the middle n × n window is the image re-centred.
+    /// The n × n window of the luma plane centred on its ink centroid (weighted by the difference from the border's
+    /// median, to a fraction of a pixel); outside the image, that background.
     /// </summary>
     private static double[] CentredOnInk(double[] luma, int n)
     {
@@ -111,15 +111,13 @@ public sealed record ImageMeasurement
                 double w = Math.Abs(luma[y * n + x] - bg);
                 sw += w; sx += w * (x + 0.5); sy += w * (y + 0.5);
             }
-        // Whole-pixel offset (so an integer shift of an image gives exactly the same canvas), then the canvas.
-        int ox = sw > 0 ? (int)Math.Floor(n / 2.0 - sx / sw + 0.5) : 0, oy = sw > 0 ? (int)Math.Floor(n / 2.0 - sy / sw + 0.5) : 0;
+        double cx = sw > 0 ? sx / sw : n / 2.0, cy = sw > 0 ? sy / sw : n / 2.0;
         int side = 2 * n;
         var canvas = new double[side * side];
         Array.Fill(canvas, bg);
-        for (int y = 0; y < n; y++)
-            for (int x = 0; x < n; x++)
-                canvas[(y + n / 2 + oy) * side + x + n / 2 + ox] = luma[y * n + x];
-        return canvas;
+        for (int y = 0; y < n; y++) Array.Copy(luma, y * n, canvas, (y + n / 2) * side + n / 2, n);
+        // In the canvas the centroid is at (cx + n/2, cy + n/2): the window of side n around it starts at (cx, cy).
+        return ImageResampler.Resample(canvas, side, side, cx, cy, n, n, n, n);
     }
 
     private static (double R, double G, double B) BorderMedian(byte[] rgb, int n)
