@@ -9,9 +9,11 @@ using Noisette.Training;
 //            gradients, after one warm-up call. Adds the precision, a per-phase split, the data-wait fraction and
 //            the peak resident memory.
 //   sample — seconds per image of DDIM-50, DPM++-20 and DDPM-1000 (extrapolated from a few calls).
+//   check  — the dataset check on --images N generated 64×64 glyph images: wall seconds and peak RSS (VmHWM).
 //
 //   dotnet run -c Release --project bench/Noisette.Bench -- train --preset letters32 --batch 32 --steps 10 --threads 2 --precision bf16
 //   dotnet run -c Release --project bench/Noisette.Bench -- sample --preset letters32 --threads 2 --precision bf16
+//   dotnet run -c Release --project bench/Noisette.Bench -- check --images 10000
 
 Noisette.Runtime.TorchRuntime.PrepareProcess();   // before the first tensor, as the CLI does
 var argv = args.ToList();
@@ -36,8 +38,11 @@ try
         case "sample":
             Console.WriteLine(SamplerBench.Run(preset, threads, precision, Int("batch", SamplerBench.Batch.ToString(CultureInfo.InvariantCulture))));
             return 0;
+        case "check":
+            Console.WriteLine(CheckBench.Run(Int("images", "10000")));
+            return 0;
         default:
-            Console.Error.WriteLine($"unknown benchmark '{command}'; available: train, sample");
+            Console.Error.WriteLine($"unknown benchmark '{command}'; available: train, sample, check");
             return 2;
     }
 }

@@ -1,5 +1,8 @@
 using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Noisette.Data;
+using Noisette.Training;
 using Spectre.Console;
 
 namespace Noisette.Cli.Commands;
@@ -9,7 +12,7 @@ public static class CheckCommand
     public static Command Create()
     {
         var data = new Option<string>("--data") { Description = "Folder of training images (searched recursively; never written to)", Required = true };
-        var imageSize = new Option<int>("--image-size") { Description = "Training size the images are measured at", DefaultValueFactory = _ => 64 };
+        var imageSize = new Option<int?>("--image-size") { Description = "Training size the images are measured at (default: as `train` picks it, the preset's size, else 32)" };
         var json = new Option<bool>("--json") { Description = "Print the full report as JSON instead of tables" };
         var html = new Option<string?>("--report") { Description = "Also write a self-contained HTML page with thumbnails of flagged images" };
         var preset = new Option<string?>("--preset") { Description = "Preset for the training-time estimate (default: chosen from the images)" };
@@ -21,16 +24,22 @@ public static class CheckCommand
         };
         cmd.SetAction(p => Cli.Guard(() =>
         {
-            var options = new DatasetCheckOptions { Config = new DataConfig { ImageSize = p.GetValue(imageSize) } };
+            int size = ImageSize(p.GetValue(imageSize), p.GetValue(preset));
+            var options = new DatasetCheckOptions { Config = new DataConfig { ImageSize = size } };
             var report = DatasetReport.Run(p.GetValue(data)!, options);
-            if (p.GetValue(json)) Console.Out.WriteLine(report.ToJson());
-            else Print(report);
-            if (!p.GetValue(json) && !p.GetValue(noEstimate) && report.ReadableCount > 0)
+            TrainingEstimate? estimate = null;
+            if (!p.GetValue(noEstimate) && report.ReadableCount > 0)
             {
-                var name = p.GetValue(preset) ?? Noisette.Pipelines.TrainingPipeline.AutoPreset(report.ResolvedChannels, p.GetValue(imageSize));
-                var cfg = Noisette.Training.TrainingConfig.FromPreset(name);
-                cfg = cfg with { Model = cfg.Model.Resized(p.GetValue(imageSize)) };
-                Cli.Info(Noisette.Training.TrainingEstimate.Measure(cfg, p.GetValue(steps)).Describe());
+                var name = p.GetValue(preset) ?? Noisette.Pipelines.TrainingPipeline.AutoPreset(report.ResolvedChannels, size);
+                var cfg = TrainingConfig.FromPreset(name);
+                cfg = cfg with { Model = cfg.Model.Resized(size) };
+                estimate = TrainingEstimate.Measure(cfg, p.GetValue(steps));
+            }
+            if (p.GetValue(json)) Console.Out.WriteLine(Json(report, estimate));
+            else
+            {
+                Print(report);
+                if (estimate is not null) Cli.Info(estimate.Describe());
             }
             if (p.GetValue(html) is { } htmlPath)
             {
@@ -40,6 +49,30 @@ public static class CheckCommand
             return report.HasFatal ? Cli.BadInput : Cli.Ok;
         }));
         return cmd;
+    }
+
+    /// <summary>
+    /// The training size `train` would use with the same options: --image-size, else the preset's size, else the
+    /// default of <see cref="DataConfig.ImageSize"/>.
+    /// </summary>
+    public static int ImageSize(int? given, string? preset) =>
+        given ?? (preset is not null ? TrainingConfig.FromPreset(preset).Model.ImageSize : new DataConfig().ImageSize);
+
+    /// <summary>The report's JSON with the training-time estimate added as "estimate" (null when it was skipped).</summary>
+    public static string Json(DatasetReport report, TrainingEstimate? estimate)
+    {
+        var root = JsonNode.Parse(report.ToJson())!.AsObject();
+        root["estimate"] = estimate is null ? null : new JsonObject
+        {
+            ["preset"] = estimate.Preset,
+            ["batch"] = estimate.Batch,
+            ["steps"] = estimate.Steps,
+            ["seconds_per_step"] = estimate.SecondsPerStep,
+            ["images_per_second"] = estimate.ImagesPerSecond,
+            ["total_seconds"] = estimate.Total.TotalSeconds,
+            ["description"] = estimate.Describe(),
+        };
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
 
     /// <summary>Tables for people: inventory, framing, then the problems.</summary>

@@ -184,12 +184,12 @@ public sealed class DatasetReport
             problems.Add(new(ProblemSeverity.Fatal, "no-images",
                 imageFileCount == 0 ? $"No image files (.png, .jpg, .jpeg, .webp, .bmp, .gif) in the folder ({fileCount} other files)."
                                     : $"None of the {imageFileCount} image files can be read.", unreadable.Select(u => u.RelativePath).ToList()));
-        else if (unreadable.Count > images.Count)
-            problems.Add(new(ProblemSeverity.Fatal, "mostly-unreadable",
-                $"{unreadable.Count} of {unreadable.Count + images.Count} image files cannot be read: is this the right folder?", unreadable.Select(u => u.RelativePath).ToList()));
-        if (unreadable.Count > 0)
+        // Unreadable files are skipped: training goes on as long as usable images remain, however many are skipped.
+        if (unreadable.Count > 0 && images.Count > 0)
             problems.Add(new(ProblemSeverity.Warning, "unreadable",
-                $"{unreadable.Count} file{S(unreadable.Count)} cannot be read and will be skipped: " + Describe(unreadable.Select(u => $"{u.RelativePath} ({u.Reason})")),
+                $"{unreadable.Count} file{S(unreadable.Count)} cannot be read and will be skipped" +
+                (unreadable.Count > images.Count ? $" (more than the {images.Count} readable: is this the right folder?)" : "") + ": " +
+                Describe(unreadable.Select(u => $"{u.RelativePath} ({u.Reason})")),
                 unreadable.Select(u => u.RelativePath).ToList()));
 
         foreach (var group in notes.GroupBy(x => x.Note.StartsWith("animated", StringComparison.Ordinal) ? "animated" : "wrong-extension"))
@@ -217,7 +217,8 @@ public sealed class DatasetReport
                 $"{exact.Count} group{S(exact.Count)} of identical files ({exact.Sum(g => g.Files.Count)} files); duplicates overweight an image in training: " +
                 Describe(exact.Select(g => string.Join(" = ", g.Files))), exact.SelectMany(g => g.Files).ToList()));
         var blank = images.Where(m => m.IsBlank).Select(m => m.RelativePath).ToList();
-        var near = NearDuplicateGroups(images, options);
+        // One representative per exact-duplicate group; blank images are reported on their own.
+        var near = Data.NearDuplicates.Find(images.Where(m => !m.IsBlank).GroupBy(m => m.ContentHash).Select(g => g.First()).ToList(), options);
         if (near.Count > 0)
             problems.Add(new(ProblemSeverity.Warning, "near-duplicates",
                 $"{near.Count} group{S(near.Count)} of near-identical images ({near.Sum(g => g.Files.Count)} files); duplicates overweight an image in training: " +
@@ -290,60 +291,6 @@ public sealed class DatasetReport
         };
     }
 
-    /// <summary>Groups of images whose perceptual hashes and thumbnails are nearly equal (exact copies counted once).</summary>
-    private static List<DuplicateGroup> NearDuplicateGroups(List<ImageMeasurement> images, DatasetCheckOptions options)
-    {
-        // One representative per exact-duplicate group; blank images are reported on their own.
-        var reps = images.Where(m => !m.IsBlank).GroupBy(m => m.ContentHash).Select(g => g.First()).ToList();
-        int bits = options.NearDuplicateBits;
-        var parent = Enumerable.Range(0, reps.Count).ToArray();
-        int Find(int i) { while (parent[i] != i) i = parent[i] = parent[parent[i]]; return i; }
-        var maxDist = new Dictionary<int, int>();
-        var candidates = new HashSet<(int, int)>();
-        if (bits < 8)
-        {
-            // Pigeonhole: two hashes within 7 bits agree on at least one of their eight bytes.
-            for (int band = 0; band < 8; band++)
-                foreach (var bucket in reps.Select((m, i) => (Key: (byte)(m.PerceptualHash >> (8 * band)), i)).GroupBy(x => x.Key))
-                {
-                    var members = bucket.Select(x => x.i).ToArray();
-                    for (int a = 0; a < members.Length; a++)
-                        for (int b = a + 1; b < members.Length; b++)
-                            if (PerceptualHash.Distance(reps[members[a]].PerceptualHash, reps[members[b]].PerceptualHash) <= bits)
-                                candidates.Add((members[a], members[b]));
-                }
-        }
-        else
-        {
-            for (int a = 0; a < reps.Count; a++)
-                for (int b = a + 1; b < reps.Count; b++)
-                    if (PerceptualHash.Distance(reps[a].PerceptualHash, reps[b].PerceptualHash) <= bits) candidates.Add((a, b));
-        }
-        foreach (var (a, b) in candidates.Order())
-        {
-            if (MeanDifference(reps[a].Thumbnail, reps[b].Thumbnail) > options.NearDuplicateMeanDifference) continue;
-            int d = PerceptualHash.Distance(reps[a].PerceptualHash, reps[b].PerceptualHash);
-            int ra = Find(a), rb = Find(b);
-            int md = Math.Max(d, Math.Max(maxDist.GetValueOrDefault(ra), maxDist.GetValueOrDefault(rb)));
-            if (ra != rb) parent[Math.Max(ra, rb)] = Math.Min(ra, rb);
-            maxDist[Find(a)] = md;
-        }
-        return Enumerable.Range(0, reps.Count).GroupBy(Find).Where(g => g.Count() > 1)
-            .Select(g => new DuplicateGroup(g.Select(i => reps[i].RelativePath).ToList(), maxDist.GetValueOrDefault(g.Key)))
-            .OrderBy(g => g.Files[0], StringComparer.Ordinal).ToList();
-    }
-
-    /// <summary>Mean absolute difference of two thumbnails after removing each one's mean (so a uniform brightness shift does not count).</summary>
-    private static double MeanDifference(byte[] a, byte[] b)
-    {
-        double ma = 0, mb = 0;
-        for (int i = 0; i < a.Length; i++) { ma += a[i]; mb += b[i]; }
-        ma /= a.Length; mb /= b.Length;
-        double s = 0;
-        for (int i = 0; i < a.Length; i++) s += Math.Abs(a[i] - ma - (b[i] - mb));
-        return s / a.Length;
-    }
-
     private static readonly (string Name, Func<ImageMeasurement, double> Get, double Floor, string Unit)[] Statistics =
     [
         ("brightness", m => m.Brightness, 3, ""),
@@ -396,16 +343,32 @@ public sealed class DatasetReport
         }
         double medHeight = stats.First(s => s.Name == "height").Median;
         double medBottom = stats.First(s => s.Name == "bottom").Median;
+        double heightTolerance = Tolerance(inked.Select(m => Math.Abs(m.Ink!.Value.Height - medHeight)), options.HeightTolerance * medHeight, options);
+        double baselineTolerance = Tolerance(inked.Select(m => Math.Abs(m.Ink!.Value.Bottom - medBottom)), options.BaselineTolerance * n, options);
         var deviations = new List<FramingDeviation>();
         foreach (var m in inked)
         {
             var b = m.Ink!.Value;
-            if (Math.Abs(b.Height - medHeight) > options.HeightTolerance * medHeight)
+            if (Math.Abs(b.Height - medHeight) > heightTolerance)
                 deviations.Add(new FramingDeviation(m.RelativePath, "ink height", b.Height, medHeight));
-            if (Math.Abs(b.Bottom - medBottom) > options.BaselineTolerance * n)
+            if (Math.Abs(b.Bottom - medBottom) > baselineTolerance)
                 deviations.Add(new FramingDeviation(m.RelativePath, "baseline", b.Bottom, medBottom));
         }
-        return new FramingReport(inked.Count, n, stats, deviations);
+        return new FramingReport(inked.Count, n, stats, deviations) { HeightTolerance = heightTolerance, BaselineTolerance = baselineTolerance };
+    }
+
+    /// <summary>
+    /// The deviation beyond which an image is flagged: <paramref name="floor"/>, or for a set that is loosely framed
+    /// throughout, <see cref="DatasetCheckOptions.FramingSpreadFactor"/> times the deviation exceeded by only the most
+    /// extreme <see cref="DatasetCheckOptions.FramingTail"/> of the images (at least 5 of them, so a few misaligned
+    /// images never widen the tolerance that should catch them).
+    /// </summary>
+    private static double Tolerance(IEnumerable<double> deviations, double floor, DatasetCheckOptions options)
+    {
+        var sorted = deviations.OrderDescending().ToArray();
+        int k = Math.Max(5, (int)(options.FramingTail * sorted.Length));
+        double spread = k < sorted.Length ? sorted[k] : 0;
+        return Math.Max(floor, options.FramingSpreadFactor * spread);
     }
 
     private static double Percentile(double[] sorted, double p)

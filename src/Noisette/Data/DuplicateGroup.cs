@@ -1,4 +1,7 @@
 namespace Noisette.Data;
 
-/// <summary>Files that are the same image: byte for byte (distance 0), or by perceptual hash within <see cref="MaxDistance"/> bits.</summary>
-public sealed record DuplicateGroup(IReadOnlyList<string> Files, int MaxDistance);
+/// <summary>
+/// Files that are the same image: byte for byte (<see cref="MaxDifference"/> 0), or near-identical, with the largest
+/// thumbnail difference (<see cref="NearDuplicates.Difference"/>, % of the images' contrast) between two files joined.
+/// </summary>
+public sealed record DuplicateGroup(IReadOnlyList<string> Files, double MaxDifference);

@@ -13,4 +13,10 @@ public sealed record FramingDeviation(string RelativePath, string Measure, doubl
 /// Framing consistency of the images that have a foreground on a plain background: where their ink box sits
 /// (top, bottom = baseline, left, right, height, horizontal centre) and which images deviate.
 /// </summary>
-public sealed record FramingReport(int Measured, int ImageSize, IReadOnlyList<FramingMeasure> Measures, IReadOnlyList<FramingDeviation> Deviations);
+public sealed record FramingReport(int Measured, int ImageSize, IReadOnlyList<FramingMeasure> Measures, IReadOnlyList<FramingDeviation> Deviations)
+{
+    /// <summary>Ink-height deviation from the median (px) beyond which an image was flagged.</summary>
+    public double HeightTolerance { get; init; }
+    /// <summary>Baseline deviation from the median (px) beyond which an image was flagged.</summary>
+    public double BaselineTolerance { get; init; }
+}

@@ -15,6 +15,14 @@ public sealed record GlyphOptions
     public double Baseline { get; init; } = 52.0 / 64;
     /// <summary>Glyphs are drawn this many times larger and area-averaged down.</summary>
     public int Supersampling { get; init; } = 10;
+    /// <summary>
+    /// Characters that must fit on the canvas besides the rendered ones: a font is shrunk until all of them fit
+    /// (those it lacks are ignored). The default, A–Z, is the letters64 rule, so a font is framed the same whichever
+    /// letters are rendered; "" fits only the rendered characters.
+    /// </summary>
+    public string FitCharacters { get; init; } = LatinCapitals;
+
+    public const string LatinCapitals = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 }
 
 /// <summary>One font's outcome: its id (file stem, lower case), file, family and style, cap height used and what is missing.</summary>
@@ -33,7 +41,8 @@ public sealed record GlyphRenderResult(string OutputFolder, int Written, IReadOn
 /// Renders characters from every TrueType/OpenType font of a folder with one framing for all: each font is scaled so
 /// that the ink of its 'H' is <see cref="GlyphOptions.CapHeight"/> of the side, the font's baseline sits at
 /// <see cref="GlyphOptions.Baseline"/>, and each glyph is centred horizontally on its own ink box. A font whose glyph
-/// would leave the canvas is shrunk uniformly (keeping the baseline). Glyphs are drawn at about ten times the size and
+/// would leave the canvas is shrunk uniformly (keeping the baseline); by default the glyphs that must fit are A–Z and
+/// the rendered ones (<see cref="GlyphOptions.FitCharacters"/>), as in letters64. Glyphs are drawn at about ten times the size and
 /// box-filtered down, black on white, 8-bit gray. Fonts without a glyph for a character are listed, never drawn as a box.
 /// </summary>
 public static class GlyphRenderer
@@ -113,10 +122,11 @@ public static class GlyphRenderer
 
         double scale = options.CapHeight * big / capInk; // from probe units to supersampled pixels
         double baseline = options.Baseline * big;
-        // Shrink the whole font if any requested glyph would leave the canvas.
+        // Shrink the whole font if any glyph of the fit set (A–Z by default) or any requested glyph would leave the canvas.
         double fit = 1;
         string shrunkBy = "";
-        foreach (var ch in present)
+        var mustFit = SplitCharacters(options.FitCharacters).Concat(present).Distinct().Where(ch => Glyph(probe, ch) != 0).ToList();
+        foreach (var ch in mustFit)
         {
             using var path = probe.GetGlyphPath(Glyph(probe, ch));
             if (path is null || path.TightBounds.IsEmpty) continue;

@@ -44,6 +44,7 @@ public static class ImageDecoder
             if (!info.Exists) { reason = "file not found"; return false; }
             if (info.Length == 0) { reason = "zero-byte file"; return false; }
             if (info.Length > MaxFileBytes) { reason = $"file too large ({info.Length / (1 << 20)} MB)"; return false; }
+            if (info.Length > HeaderFirstBytes && TooLargeByHeader(path, out reason)) return false;
             bytes = File.ReadAllBytes(path);
             if (bytes.Length == 0) { reason = "zero-byte file"; return false; }
             reason = null;
@@ -55,6 +56,32 @@ public static class ImageDecoder
             return false;
         }
     }
+
+    /// <summary>Files larger than this have their header read first, so a decompression bomb is refused before the whole file is read.</summary>
+    public const long HeaderFirstBytes = 8L << 20;
+
+    /// <summary>True (with the reason) when the first megabyte of a file already shows more than <see cref="MaxPixels"/>.</summary>
+    private static bool TooLargeByHeader(string path, [NotNullWhen(true)] out string? reason)
+    {
+        reason = null;
+        byte[] head;
+        using (var fs = File.OpenRead(path))
+        {
+            head = new byte[1 << 20];
+            head = head[..fs.ReadAtLeast(head, head.Length, throwOnEndOfStream: false)];
+        }
+        if (!TryOpen(head, Path.GetExtension(path), out var codec, out _, out _)) return false; // the full read gives the reason
+        using (codec)
+        {
+            var size = codec.Info;
+            if ((long)size.Width * size.Height <= MaxPixels) return false;
+            reason = TooLargeReason(size.Width, size.Height);
+            return true;
+        }
+    }
+
+    private static string TooLargeReason(int width, int height) =>
+        $"too large: {width}x{height} is {(long)width * height / 1e6:0.#} megapixels (limit {MaxPixels / 1_000_000}); refused without decoding";
 
     /// <summary>
     /// Reads only the header of encoded bytes: format, size, frame count and pixel layout.
@@ -82,7 +109,7 @@ public static class ImageDecoder
             if (source.Width <= 0 || source.Height <= 0) { reason = "corrupt header (no size)"; return false; }
             if (source.Pixels > MaxPixels)
             {
-                reason = $"too large: {source.Width}x{source.Height} is {source.Pixels / 1e6:0.#} megapixels (limit {MaxPixels / 1_000_000}); refused without decoding";
+                reason = TooLargeReason(source.Width, source.Height);
                 return false;
             }
             int w = source.Width, h = source.Height;

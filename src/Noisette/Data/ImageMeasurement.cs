@@ -4,7 +4,8 @@ namespace Noisette.Data;
 
 /// <summary>
 /// What a dataset check keeps of one readable image: its header facts, a content hash, a few statistics of its
-/// training-size rendering, a perceptual hash and a 16×16 gray thumbnail. Never the pixels themselves.
+/// training-size rendering, a perceptual hash and a 16×16 gray thumbnail centred on the image's ink. Never the
+/// pixels themselves.
 /// </summary>
 public sealed record ImageMeasurement
 {
@@ -26,8 +27,12 @@ public sealed record ImageMeasurement
     public required double Colourfulness { get; init; }
     /// <summary>Ink box in training-size pixels, when the image has a plain background.</summary>
     public required InkBox? Ink { get; init; }
+    /// <summary>Perceptual hash (<see cref="Data.PerceptualHash"/>) of the training-size image centred on its ink, a fingerprint.</summary>
     public required ulong PerceptualHash { get; init; }
-    /// <summary>16×16 gray thumbnail, row-major.</summary>
+    /// <summary>
+    /// 16×16 gray thumbnail, row-major, of a window of the image's side centred on its ink centroid (outside the
+    /// image: the background), so a shifted copy of an image gives the same thumbnail. What near-duplicates compare.
+    /// </summary>
     public required byte[] Thumbnail { get; init; }
     public IReadOnlyList<string> Notes { get; init; } = [];
 
@@ -68,7 +73,7 @@ public sealed record ImageMeasurement
             if (Math.Abs(rgb[i] - br) <= InkBox.NoiseLevel && Math.Abs(rgb[plane + i] - bgc) <= InkBox.NoiseLevel && Math.Abs(rgb[2 * plane + i] - bb) <= InkBox.NoiseLevel)
                 blank++;
 
-        var thumb = ImageResampler.Resample(luma, n, n, 0, 0, n, n, 16, 16);
+        var centred = CentredOnInk(luma, n);
         return new ImageMeasurement
         {
             RelativePath = relativePath,
@@ -81,10 +86,38 @@ public sealed record ImageMeasurement
             BlankFraction = (double)blank / plane,
             Colourfulness = colourfulness,
             Ink = ink,
-            PerceptualHash = Data.PerceptualHash.Compute(luma, n, n),
-            Thumbnail = thumb.Select(ImageResampler.ToByte).ToArray(),
+            PerceptualHash = Data.PerceptualHash.Compute(centred, n, n),
+            Thumbnail = ImageResampler.Resample(centred, n, n, 0, 0, n, n, ThumbnailSide, ThumbnailSide).Select(ImageResampler.ToByte).ToArray(),
             Notes = image.Notes,
         };
+    }
+
+    /// <summary>Side of <see cref="Thumbnail"/>.</summary>
+    public const int ThumbnailSide = 16;
+
+    /// <summary>
+    /// The n × n window of the luma plane centred on its ink centroid (weighted by the difference from the border's
+    /// median, to a fraction of a pixel); outside the image, that background.
+    /// </summary>
+    private static double[] CentredOnInk(double[] luma, int n)
+    {
+        var border = new List<double>(4 * n);
+        for (int i = 0; i < n; i++) { border.Add(luma[i]); border.Add(luma[(n - 1) * n + i]); border.Add(luma[i * n]); border.Add(luma[i * n + n - 1]); }
+        double bg = RobustStatistics.Median(border);
+        double sw = 0, sx = 0, sy = 0;
+        for (int y = 0; y < n; y++)
+            for (int x = 0; x < n; x++)
+            {
+                double w = Math.Abs(luma[y * n + x] - bg);
+                sw += w; sx += w * (x + 0.5); sy += w * (y + 0.5);
+            }
+        double cx = sw > 0 ? sx / sw : n / 2.0, cy = sw > 0 ? sy / sw : n / 2.0;
+        int side = 2 * n;
+        var canvas = new double[side * side];
+        Array.Fill(canvas, bg);
+        for (int y = 0; y < n; y++) Array.Copy(luma, y * n, canvas, (y + n / 2) * side + n / 2, n);
+        // In the canvas the centroid is at (cx + n/2, cy + n/2): the window of side n around it starts at (cx, cy).
+        return ImageResampler.Resample(canvas, side, side, cx, cy, n, n, n, n);
     }
 
     private static (double R, double G, double B) BorderMedian(byte[] rgb, int n)

@@ -17,6 +17,8 @@ public sealed record ValidationResult(double Loss, double LowNoise, double MidNo
 /// <see cref="Repeats"/> timesteps spread over the whole range (one in each of as many equal strata), with noise
 /// drawn from a generator seeded by i alone. The same images therefore always meet the same noise, so the number
 /// compares across checkpoints and across runs on the same data. Low/mid/high are the thirds of the timestep range.
+/// When there are more than <see cref="MaxImages"/> validation images, the subset is taken in turn from each class
+/// (<see cref="Select"/>), so every class of a class-conditional set gets a per-class loss.
 /// </summary>
 public static class ValidationLoss
 {
@@ -25,7 +27,8 @@ public static class ValidationLoss
 
     public static ValidationResult? Compute(UNet model, GaussianDiffusion diffusion, IImageSet images, int batchSize = 64)
     {
-        int n = Math.Min(images.Count, MaxImages);
+        var chosen = Select(images, MaxImages);
+        int n = chosen.Count;
         if (n == 0) return null;
         var device = model.parameters().First().device;
         int c = images.Channels, s = images.ImageSize, per = c * s * s, T = diffusion.T;
@@ -42,7 +45,7 @@ public static class ValidationLoss
             using var _ = inference_mode();
             // Every (image, repeat) pair, in a fixed order.
             var pairs = new List<(int Image, int Repeat)>();
-            for (int i = 0; i < n; i++) for (int r = 0; r < Repeats; r++) pairs.Add((i, r));
+            foreach (int i in chosen) for (int r = 0; r < Repeats; r++) pairs.Add((i, r));
             var buffer = new byte[per];
             for (int start = 0; start < pairs.Count; start += batchSize)
             {
@@ -90,6 +93,24 @@ public static class ValidationLoss
         {
             ByClass = conditional ? classSum.Select((v, c) => classCount[c] > 0 ? v / classCount[c] : double.NaN).ToArray() : null,
         };
+    }
+
+    /// <summary>
+    /// The images evaluated, deterministically: all of them when there are at most <paramref name="max"/>; otherwise one
+    /// from each label in turn (in index order within each label, labels in order, unlabelled images as one more group)
+    /// until <paramref name="max"/> are chosen. For an unlabelled set that is the first <paramref name="max"/> images.
+    /// </summary>
+    public static IReadOnlyList<int> Select(IImageSet images, int max)
+    {
+        if (images.Count <= max) return Enumerable.Range(0, images.Count).ToList();
+        var queues = Enumerable.Range(0, images.Count).GroupBy(images.LabelOf).OrderBy(g => g.Key < 0 ? int.MaxValue : g.Key)
+            .Select(g => new Queue<int>(g)).ToList();
+        var chosen = new List<int>(max);
+        while (chosen.Count < max)
+            foreach (var q in queues)
+                if (q.Count > 0 && chosen.Count < max) chosen.Add(q.Dequeue());
+        chosen.Sort();
+        return chosen;
     }
 
     private static double Frac(int i) => (i * 0.6180339887498949) % 1.0;

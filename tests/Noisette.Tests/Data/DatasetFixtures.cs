@@ -9,6 +9,58 @@ public static class DatasetFixtures
 {
     public static string CleanLetters => Path.Combine(TestImages.FixturesDir, "letters", "A");
 
+    /// <summary>All 1158 letter A images of the shared letters64 set.</summary>
+    public static string FullLetters => Path.Combine(TestImages.FixturesDir, "letters64-A");
+
+    /// <summary>
+    /// File names of the clean set's images whose font letters64 renders plainly: cap height 40 px and 'H' standing
+    /// on y = 52 (from the fixtures' manifest), so their framing is uniform.
+    /// </summary>
+    public static List<string> UniformGlyphs() =>
+        File.ReadLines(Path.Combine(TestImages.FixturesDir, "letters", "manifest.tsv")).Skip(1).Select(l => l.Split('\t'))
+            .Where(c => c[6] == "40.0" && c[8] == "52.0" && File.Exists(Path.Combine(CleanLetters, c[0] + ".png")))
+            .Select(c => c[0] + ".png").Order(StringComparer.Ordinal).ToList();
+
+    private static byte[] GrayPixels(string path, out int w, out int h)
+    {
+        var src = ImageDecoder.Decode(path);
+        w = src.Width; h = src.Height;
+        var px = new byte[w * h];
+        for (int i = 0; i < px.Length; i++) px[i] = src.Rgba[i * 4];
+        return px;
+    }
+
+    /// <summary>A glyph of the clean set scaled by <paramref name="factor"/> about its bottom centre (the baseline stays), as a gray PNG.</summary>
+    public static byte[] ScaledGlyph(string fixtureName, double factor)
+    {
+        var px = GrayPixels(Path.Combine(CleanLetters, fixtureName), out int w, out int h);
+        // Put the glyph on a white canvas twice the size, then resample a window 1/factor as large onto w × h.
+        var canvas = new double[4 * w * h];
+        Array.Fill(canvas, 255.0);
+        for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) canvas[(y + h / 2) * 2 * w + x + w / 2] = px[y * w + x];
+        var ink = InkBox.Measure(px.Select(v => (double)v).ToArray(), w, h, out _)!.Value;
+        double win = w / factor, cx = ink.CenterX + w / 2.0, by = ink.Bottom + h / 2.0;
+        var scaled = ImageResampler.Resample(canvas, 2 * w, 2 * h, cx - win / 2, by - ink.Bottom / factor, win, h / factor, w, h);
+        return PngWriter.Encode(new PlanarImage(1, w, h, scaled.Select(ImageResampler.ToByte).ToArray()));
+    }
+
+    /// <summary>A glyph of the clean set re-saved as a JPEG of the given quality.</summary>
+    public static byte[] JpegGlyph(string fixtureName, int quality)
+    {
+        var px = GrayPixels(Path.Combine(CleanLetters, fixtureName), out int w, out int h);
+        using var bmp = new SkiaSharp.SKBitmap(new SkiaSharp.SKImageInfo(w, h, SkiaSharp.SKColorType.Gray8, SkiaSharp.SKAlphaType.Opaque));
+        System.Runtime.InteropServices.Marshal.Copy(px, 0, bmp.GetPixels(), px.Length);
+        using var data = bmp.Encode(SkiaSharp.SKEncodedImageFormat.Jpeg, quality);
+        return data.ToArray();
+    }
+
+    /// <summary>A glyph of the clean set with every level raised by <paramref name="delta"/> (clamped), as a gray PNG.</summary>
+    public static byte[] BrighterGlyph(string fixtureName, int delta)
+    {
+        var px = GrayPixels(Path.Combine(CleanLetters, fixtureName), out int w, out int h);
+        return PngWriter.Encode(new PlanarImage(1, w, h, px.Select(v => (byte)Math.Clamp(v + delta, 0, 255)).ToArray()));
+    }
+
     /// <summary>Copies the first <paramref name="count"/> clean letter-A images into <paramref name="dir"/>.</summary>
     public static List<string> CopyCleanGlyphs(TempFolder dir, int count = 20, string sub = "")
     {
