@@ -33,19 +33,52 @@ public static class Cli
     /// <summary>Parses and runs a command line; what `noisette ARGS` does.</summary>
     public static int Run(string[] args) => Run(CreateRoot(), args);
 
+    /// <summary>
+    /// Runs a command line with its standard output and error going to the given writers instead of the console's,
+    /// for this call only (and the threads it starts): several commands can run at once in one process, each with
+    /// its own output, as tests and programs embedding the CLI need. The console itself is never redirected.
+    /// </summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error) => Run(CreateRoot(), args, output, error);
+
+    public static int Run(RootCommand root, string[] args, TextWriter output, TextWriter error) =>
+        WithOutput(output, error, () => Run(root, args));
+
+    /// <summary>Runs <paramref name="body"/> with <see cref="Out"/> and <see cref="Err"/> going to the given writers.</summary>
+    public static T WithOutput<T>(TextWriter output, TextWriter error, Func<T> body)
+    {
+        var previous = redirect.Value;
+        redirect.Value = new Redirect(output, error);
+        try { return body(); }
+        finally { redirect.Value = previous; }
+    }
+
+    private sealed record Redirect(TextWriter Output, TextWriter Error);
+    private static readonly AsyncLocal<Redirect?> redirect = new();
+
+    /// <summary>Where this command's standard output goes: the console's, unless <see cref="Run(string[], TextWriter, TextWriter)"/> said otherwise.</summary>
+    public static TextWriter Out => redirect.Value?.Output ?? Console.Out;
+
+    /// <summary>Where this command's errors go: the console's, unless <see cref="Run(string[], TextWriter, TextWriter)"/> said otherwise.</summary>
+    public static TextWriter Err => redirect.Value?.Error ?? Console.Error;
+
+    /// <summary>A Spectre console for tables and markup on <see cref="Out"/>.</summary>
+    public static IAnsiConsole Ansi => redirect.Value is { } r
+        ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(r.Output), Ansi = AnsiSupport.No, Interactive = InteractionSupport.No })
+        : AnsiConsole.Console;
+
     public static int Run(RootCommand root, string[] args)
     {
         Noisette.Runtime.TorchRuntime.PrepareProcess();
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var e in parse.Errors) Console.Error.WriteLine("error: " + e.Message);
-            Console.Error.WriteLine("Run with --help for usage.");
+            foreach (var e in parse.Errors) Err.WriteLine("error: " + e.Message);
+            Err.WriteLine("Run with --help for usage.");
             return BadInput;
         }
         try
         {
-            return parse.Invoke();
+            return parse.Invoke(new InvocationConfiguration { Output = Out, Error = Err });
         }
         catch (NoisetteInputException e)
         {
@@ -81,32 +114,32 @@ public static class Cli
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            Console.Error.WriteLine("internal error: " + e.Message);
-            Console.Error.WriteLine(e.ToString());
+            Err.WriteLine("internal error: " + e.Message);
+            Err.WriteLine(e.ToString());
             return InternalError;
         }
     }
 
     public static int Fail(string message)
     {
-        Console.Error.WriteLine("error: " + message);
+        Err.WriteLine("error: " + message);
         return BadInput;
     }
 
     /// <summary>True when a live progress display makes sense (a terminal, not CI or a pipe).</summary>
-    public static bool Interactive => AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
+    public static bool Interactive => redirect.Value is null && AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
 
     // Off a terminal the lines go out as they are: Spectre.Console would wrap them at its default 80 columns,
     // cutting paths in two for whoever reads or parses the output.
     public static void Info(string message)
     {
         if (Interactive) AnsiConsole.MarkupLine(Markup.Escape(message));
-        else Console.Out.WriteLine(message);
+        else Out.WriteLine(message);
     }
 
     public static void Warn(string message)
     {
         if (Interactive) AnsiConsole.MarkupLine("[yellow]warning:[/] " + Markup.Escape(message));
-        else Console.Out.WriteLine("warning: " + message);
+        else Out.WriteLine("warning: " + message);
     }
 }

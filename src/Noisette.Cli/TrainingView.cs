@@ -16,7 +16,7 @@ public static class TrainingView
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
             e.Cancel = true;
-            if (!cts.IsCancellationRequested) Console.Error.WriteLine("\nstopping: writing a checkpoint (press Ctrl-C again to abort without one)");
+            if (!cts.IsCancellationRequested) Cli.Err.WriteLine("\nstopping: writing a checkpoint (press Ctrl-C again to abort without one)");
             else { e.Cancel = false; }
             cts.Cancel();
         };
@@ -69,8 +69,8 @@ public static class TrainingView
                     while (pending.TryDequeue(out var p))
                     {
                         last = p;
-                        if (p.CheckpointDir is not null) Console.WriteLine(CheckpointLine(p));
-                        else if ((DateTime.UtcNow - lastPrint).TotalSeconds >= 5) { Console.WriteLine(Describe(p)); lastPrint = DateTime.UtcNow; }
+                        if (p.CheckpointDir is not null) Cli.Out.WriteLine(CheckpointLine(p));
+                        else if ((DateTime.UtcNow - lastPrint).TotalSeconds >= 5) { Cli.Out.WriteLine(Describe(p)); lastPrint = DateTime.UtcNow; }
                     }
                     Thread.Sleep(100);
                 }

@@ -94,12 +94,9 @@ public class ClassConditionalTests
         Assert.Equal(uncond[1], w0[1]);
 
         // An unknown class is exit 2, with the list of known classes.
-        var err = new StringWriter();
-        var old = Console.Error;
-        Console.SetError(err);
-        try { Assert.Equal(2, Noisette.Cli.Cli.Run(["sample", run, "--class", "Q", "--n", "1", "--steps", "2"])); }
-        finally { Console.SetError(old); }
-        Assert.Contains("Known classes: I, O", err.ToString());
+        var (code, _, err) = CliCapture.Run("sample", run, "--class", "Q", "--n", "1", "--steps", "2");
+        Assert.Equal(2, code);
+        Assert.Contains("Known classes: I, O", err);
         Assert.Equal(0, Noisette.Cli.Cli.Run(["sample", run, "--class", "all", "--n", "2", "--steps", "2", "--grid", "--out", outDir["s"]]));
         Assert.Equal(5, Directory.GetFiles(outDir["s"], "*.png").Length);
 
@@ -138,11 +135,9 @@ public class ClassConditionalTests
                      new[] { "inpaint", run, "--image", oGlyph, "--mask", mask, "--class", "Q", "--out", outDir["i4"] },
                  })
         {
-            err = new StringWriter();
-            Console.SetError(err);
-            try { Assert.Equal(2, Noisette.Cli.Cli.Run(args)); }
-            finally { Console.SetError(old); }
-            Assert.Contains("Known classes: I, O", err.ToString());
+            var refused = CliCapture.Run(args);
+            Assert.Equal(2, refused.Code);
+            Assert.Contains("Known classes: I, O", refused.Err);
         }
         Assert.False(Directory.Exists(outDir["e2"]));
         Assert.False(Directory.Exists(outDir["i4"]));

@@ -145,15 +145,13 @@ public class CliTests
     {
         Assert.SkipWhen(Noisette.Cli.Cli.Interactive, "stdout is a terminal here; the plain lines are for redirected output");
         var path = "/tmp/" + string.Join("/", Enumerable.Repeat("a-rather-long-folder-name", 6)) + "/grid-00000001.png";
-        var old = Console.Out;
         var sw = new StringWriter();
-        Console.SetOut(sw);
-        try
+        Noisette.Cli.Cli.WithOutput(sw, TextWriter.Null, () =>
         {
             Noisette.Cli.Cli.Info($"  grid:          {path}");
             Noisette.Cli.Cli.Warn($"could not read {path}");
-        }
-        finally { Console.SetOut(old); }
+            return 0;
+        });
         var lines = sw.ToString().Split(Environment.NewLine);
         Assert.Contains($"  grid:          {path}", lines);
         Assert.Contains($"warning: could not read {path}", lines);

@@ -11,12 +11,8 @@ public class DataCliTests
 
     private static string Capture(Func<int> run, out int code, out string error)
     {
-        var (oldOut, oldError) = (Console.Out, Console.Error);
         var (sw, ew) = (new StringWriter(), new StringWriter());
-        Console.SetOut(sw);
-        Console.SetError(ew);
-        try { code = run(); }
-        finally { Console.SetOut(oldOut); Console.SetError(oldError); }
+        code = Noisette.Cli.Cli.WithOutput(sw, ew, run);
         error = ew.ToString();
         return sw.ToString();
     }

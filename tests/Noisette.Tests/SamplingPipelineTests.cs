@@ -471,12 +471,9 @@ public class SamplingPipelineTests(TinyRunFixture fixture) : IClassFixture<TinyR
         Interpolate.Check(new DpmSolverSampler(), 4);
 
         using var dir = new TestData.TempDir();
-        var err = new StringWriter();
-        var old = Console.Error;
-        Console.SetError(err);
-        try { Assert.Equal(Cli.Cli.BadInput, RunCli("interpolate", fixture.Run, "--seeds", "1,2", "--sampler", "euler-a", "--steps", "2", "--out", dir["f"])); }
-        finally { Console.SetError(old); }
-        Assert.Contains("interpolation needs a deterministic sampler (ddim or dpm++), not euler-a", err.ToString());
+        var (code, _, err) = CliCapture.Run("interpolate", fixture.Run, "--seeds", "1,2", "--sampler", "euler-a", "--steps", "2", "--out", dir["f"]);
+        Assert.Equal(Cli.Cli.BadInput, code);
+        Assert.Contains("interpolation needs a deterministic sampler (ddim or dpm++), not euler-a", err);
         Assert.False(Directory.Exists(dir["f"]));
     }
 

@@ -35,7 +35,7 @@ public static class CheckCommand
                 cfg = cfg with { Model = cfg.Model.Resized(size) };
                 estimate = TrainingEstimate.Measure(cfg, p.GetValue(steps));
             }
-            if (p.GetValue(json)) Console.Out.WriteLine(Json(report, estimate));
+            if (p.GetValue(json)) Cli.Out.WriteLine(Json(report, estimate));
             else
             {
                 Print(report);
@@ -78,7 +78,7 @@ public static class CheckCommand
     /// <summary>Tables for people: inventory, framing, then the problems.</summary>
     public static void Print(DatasetReport report)
     {
-        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(report.Folder)}[/]: {report.ReadableCount} readable of {report.ImageFileCount} image files; " +
+        Cli.Ansi.MarkupLine($"[bold]{Markup.Escape(report.Folder)}[/]: {report.ReadableCount} readable of {report.ImageFileCount} image files; " +
                                $"{report.TrainCount} train / {report.ValidationCount} validation; channels {report.ResolvedChannels}");
         var inv = new Table().AddColumn("inventory").AddColumn("counts");
         string Join(IReadOnlyDictionary<string, int> d) => Markup.Escape(string.Join(", ", d.Take(8).Select(kv => $"{kv.Key}: {kv.Value}")) + (d.Count > 8 ? ", ..." : ""));
@@ -87,21 +87,21 @@ public static class CheckCommand
         inv.AddRow("sizes", Join(report.Sizes));
         inv.AddRow("short side", Join(report.SizeHistogram));
         inv.AddRow("aspect ratios", Join(report.AspectRatios));
-        AnsiConsole.Write(inv);
+        Cli.Ansi.Write(inv);
         if (report.Framing.Measures.Count > 0)
         {
             var t = new Table().AddColumn($"ink box (px at {report.Framing.ImageSize})").AddColumn("median").AddColumn("min").AddColumn("max").AddColumn("spread");
             foreach (var m in report.Framing.Measures)
                 t.AddRow(m.Name, $"{m.Median:0.0}", $"{m.Min:0.0}", $"{m.Max:0.0}", $"{m.Spread:0.0}");
-            AnsiConsole.Write(t);
+            Cli.Ansi.Write(t);
         }
-        if (report.Problems.Count == 0) { AnsiConsole.MarkupLine("[green]no problems found[/]"); return; }
+        if (report.Problems.Count == 0) { Cli.Ansi.MarkupLine("[green]no problems found[/]"); return; }
         var pt = new Table().AddColumn("severity").AddColumn("problem").AddColumn("details");
         foreach (var p in report.Problems)
         {
             var colour = p.Severity switch { ProblemSeverity.Fatal => "red", ProblemSeverity.Warning => "yellow", _ => "grey" };
             pt.AddRow($"[{colour}]{p.Severity.ToString().ToLowerInvariant()}[/]", Markup.Escape(p.Kind), Markup.Escape(p.Message));
         }
-        AnsiConsole.Write(pt);
+        Cli.Ansi.Write(pt);
     }
 }

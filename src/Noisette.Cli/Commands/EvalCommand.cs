@@ -44,8 +44,8 @@ public static class EvalCommand
             if (p.GetValue(timesteps) < 0) return Cli.Fail("--timesteps must not be negative");
             if (p.GetValue(batch) < 1) return Cli.Fail("--batch must be at least 1");
 
-            Action<string> info = asJson ? Console.Error.WriteLine : Cli.Info;
-            Action<string> warn = asJson ? (m => Console.Error.WriteLine("warning: " + m)) : Cli.Warn;
+            Action<string> info = asJson ? Cli.Err.WriteLine : Cli.Info;
+            Action<string> warn = asJson ? (m => Cli.Err.WriteLine("warning: " + m)) : Cli.Warn;
             using var network = doFid ? FeatureNetwork.Load(inceptionPath!) : null;
             using var model = LoadedModel.Load(p.GetValue(target)!, p.GetValue(checkpoint)!, !p.GetValue(raw), p.GetValue(device)!, warn);
             var dataset = EvaluationPipeline.LoadRunData(model, p.GetValue(data), info, warn);
@@ -83,7 +83,7 @@ public static class EvalCommand
             EvaluationPipeline.Record(model, report);
             if (asJson)
             {
-                Console.WriteLine(Json.Serialize(report));
+                Cli.Out.WriteLine(Json.Serialize(report));
                 return Cli.Ok;
             }
             Cli.Info($"run {report.Run}, step {report.Step} ({report.Weights} weights)");

@@ -14,7 +14,7 @@ public static class StatusCommand
         cmd.SetAction(p => Cli.Guard(() =>
         {
             var report = RunStatus.Read(new RunFolder(p.GetValue(run)!));
-            Console.WriteLine(p.GetValue(json) ? Json.Serialize(report) : RunStatus.Describe(report));
+            Cli.Out.WriteLine(p.GetValue(json) ? Json.Serialize(report) : RunStatus.Describe(report));
             return Cli.Ok;
         }));
         return cmd;

@@ -12,25 +12,7 @@ public class EvalCliTests
     private static string DemoImages => Path.Combine(Fixtures.Path(), "..", "..", "data", "demo", "letters-A");
 
     /// <summary>Runs the CLI and returns its exit code with what it wrote to stdout and stderr.</summary>
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        // Not disposed: the Spectre console keeps the writer it first saw and may write to it later.
-        var o = new StringWriter();
-        var e = new StringWriter();
-        Console.SetOut(o);
-        Console.SetError(e);
-        try
-        {
-            int code = Noisette.Cli.Cli.Run(args);
-            return (code, o.ToString(), e.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldErr);
-        }
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliCapture.Run(args);
 
     [Fact]
     public void EvalAndCopyCheckRunOnATinyRun()

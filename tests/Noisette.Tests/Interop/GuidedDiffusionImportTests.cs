@@ -214,21 +214,13 @@ public sealed class GuidedDiffusionImportTests : IDisposable
 
     // ------------------------------------------------------------------ the command line
 
-    private static readonly Lock ConsoleLock = new();
-
     private static (int Code, string Error) RunImport(params string[] args) => RunCli(["import", "guided-diffusion", .. args]);
 
     private static (int Code, string Error) RunCli(params string[] args)
     {
         var root = new RootCommand { ImportCommand.Create(), SampleCommand.Create(), EditCommand.Create(), InpaintCommand.Create() };
-        lock (ConsoleLock)
-        {
-            var previous = Console.Error;
-            var err = new StringWriter();
-            Console.SetError(err);
-            try { return (Noisette.Cli.Cli.Run(root, args), err.ToString()); }
-            finally { Console.SetError(previous); }
-        }
+        var (code, _, error) = CliCapture.Run(root, args);
+        return (code, error);
     }
 
     [Fact]
