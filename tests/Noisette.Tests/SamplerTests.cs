@@ -5,6 +5,8 @@ using static TorchSharp.torch;
 
 namespace Noisette.Tests;
 
+/// <summary>Runs alone: bit-exact determinism needs libtorch's process-wide thread count to stay put meanwhile.</summary>
+[Collection(RunsAlone.Name)]
 public class SamplerTests
 {
     private static UNet TinyModel()

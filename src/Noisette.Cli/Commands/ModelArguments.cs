@@ -39,7 +39,8 @@ public sealed class ModelArguments
     {
         var target = p.GetValue(Target) ?? throw new NoisetteInputException("name a run folder (or a checkpoint folder)");
         if (p.GetResult(Batch) is not null && p.GetValue(Batch) < 1) throw new NoisetteInputException("--batch must be at least 1");
-        Runtime.TorchRuntime.ConfigureThreads(p.GetValue(Threads) ?? 0);
+        if (p.GetValue(Threads) is int threads) Runtime.TorchRuntime.ConfigureThreads(threads);
+        else Runtime.TorchRuntime.EnsureThreads();
         var precision = Training.PrecisionSupport.Parse(p.GetValue(Precision)!);
         return LoadedModel.Load(target, p.GetValue(Checkpoint)!, !p.GetValue(NoEma), p.GetValue(Device)!, Cli.Warn, precision);
     }

@@ -8,6 +8,18 @@ namespace Noisette.Runtime;
 public static class TorchRuntime
 {
     private static bool interopSet;
+    private static volatile bool threadsConfigured;
+
+    /// <summary>
+    /// The default threads (one per physical core, one inter-op thread) unless this process has already chosen its
+    /// threads: what a command that was given no --threads does. It leaves an embedding program's own choice (and
+    /// a test run's) as it is, since changing libtorch's thread count while another computation runs changes how
+    /// that computation's sums are split, and so its last bits.
+    /// </summary>
+    public static void EnsureThreads()
+    {
+        if (!threadsConfigured) ConfigureThreads(0);
+    }
     private static int processPrepared;
 
     [DllImport("libc", EntryPoint = "mallopt")]
@@ -74,6 +86,7 @@ public static class TorchRuntime
         PrepareProcess();
         int n = CheckThreads(threads);
         set_num_threads(n);
+        threadsConfigured = true;
         if (!interopSet)
         {
             try { set_num_interop_threads(1); } catch (Exception) { /* already started: libtorch allows setting it only once */ }
