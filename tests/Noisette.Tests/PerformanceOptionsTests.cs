@@ -62,8 +62,8 @@ public class PerformanceOptionsTests(TinyRunFixture fixture) : IClassFixture<Tin
     public void SamplingWithTheAutomaticBatchGivesTheSameImagesAsOneAtATime()
     {
         using var dir = new TestData.TempDir();
-        Assert.Equal(0, Run("sample", fixture.Run, "--n", "3", "--steps", "3", "--sampler", "ddim", "--seed", "5", "--out", dir["auto"], "--threads", "1"));
-        Assert.Equal(0, Run("sample", fixture.Run, "--n", "3", "--steps", "3", "--sampler", "ddim", "--seed", "5", "--out", dir["one"], "--batch", "1", "--threads", "1"));
+        Assert.Equal(0, Run("sample", fixture.Run, "--n", "3", "--steps", "3", "--sampler", "ddim", "--seed", "5", "--out", dir["auto"]));
+        Assert.Equal(0, Run("sample", fixture.Run, "--n", "3", "--steps", "3", "--sampler", "ddim", "--seed", "5", "--out", dir["one"], "--batch", "1"));
         var auto = Directory.GetFiles(dir["auto"], "*seed*.png").Order(StringComparer.Ordinal).ToArray();
         var one = Directory.GetFiles(dir["one"], "*seed*.png").Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(3, auto.Length);
