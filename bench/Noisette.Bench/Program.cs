@@ -15,7 +15,7 @@ using Noisette.Training;
 //   dotnet run -c Release --project bench/Noisette.Bench -- sample --preset letters32 --threads 2 --precision bf16
 //   dotnet run -c Release --project bench/Noisette.Bench -- check --images 10000
 
-Noisette.Runtime.TorchRuntime.PrepareProcess();   // before the first tensor, as the CLI does
+Noisette.Runtime.TorchRuntime.PrepareProcess(Noisette.Runtime.Workload.Single);   // before the first tensor, as the CLI does
 var argv = args.ToList();
 string command = argv.Count > 0 && !argv[0].StartsWith("--", StringComparison.Ordinal) ? argv[0] : "train";
 string Opt(string name, string def)

@@ -34,6 +34,15 @@ public class PerformanceOptionsTests(TinyRunFixture fixture) : IClassFixture<Tin
     }
 
     [Fact]
+    public void ThreadsSleepWhereComputationsShareTheCoresAndSpinBrieflyWhereOneRuns()
+    {
+        Assert.Equal("PASSIVE", TorchRuntime.WaitPolicyFor(Workload.Shared, userChose: false));
+        Assert.Null(TorchRuntime.WaitPolicyFor(Workload.Single, userChose: false));     // libgomp's default
+        Assert.Null(TorchRuntime.WaitPolicyFor(Workload.Shared, userChose: true));      // the user's choice stands
+        Assert.Null(TorchRuntime.WaitPolicyFor(Workload.Single, userChose: true));
+    }
+
+    [Fact]
     public void TheAutomaticBatchFollowsMemoryAndModelSize()
     {
         var letters = ModelPresets.Get("letters32").Model;
