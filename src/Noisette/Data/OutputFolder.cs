@@ -1,3 +1,5 @@
+using Noisette.IO;
+
 namespace Noisette.Data;
 
 /// <summary>
@@ -11,12 +13,10 @@ public static class OutputFolder
     public static string Check(string input, string output, string inputName = "data folder")
     {
         if (string.IsNullOrWhiteSpace(output)) throw new NoisetteInputException("No output folder was given.");
-        var inFull = RealPath(Path.GetFullPath(input));
         var outFull = Path.GetFullPath(output);
-        var outReal = RealPath(outFull);
-        if (IsSameOrInside(outReal, inFull))
+        if (PathContainment.IsSameOrInside(outFull, input))
             throw new NoisetteInputException($"The output folder '{output}' is inside the {inputName} '{input}'; Noisette never writes into your {inputName}. Choose a folder outside it.");
-        if (IsSameOrInside(inFull, outReal))
+        if (PathContainment.IsSameOrInside(input, outFull))
             throw new NoisetteInputException($"The output folder '{output}' contains the {inputName} '{input}'. Choose a new folder beside it.");
         if (File.Exists(outFull)) throw new NoisetteInputException($"The output '{output}' is a file; give a new folder.");
         if (Directory.Exists(outFull) && Directory.EnumerateFileSystemEntries(outFull).Any())
@@ -27,10 +27,8 @@ public static class OutputFolder
     /// <summary>A fresh temporary folder beside <paramref name="finalFolder"/>.</summary>
     public static string CreateTemp(string finalFolder)
     {
-        var parent = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(finalFolder))!;
-        Directory.CreateDirectory(parent);
-        var temp = Path.Combine(parent, $".{Path.GetFileName(Path.TrimEndingDirectorySeparator(finalFolder))}.{Guid.NewGuid():N}.partial");
-        Directory.CreateDirectory(temp);
+        var temp = AtomicFile.LeftoverPath(finalFolder, AtomicFile.TempSuffix);
+        Directory.CreateDirectory(temp);       // its parent too
         return temp;
     }
 
@@ -39,39 +37,6 @@ public static class OutputFolder
     {
         if (Directory.Exists(finalFolder) && Directory.EnumerateFileSystemEntries(finalFolder).Any())
             throw new NoisetteInputException($"The output folder '{finalFolder}' was filled by something else meanwhile.");
-        Noisette.IO.AtomicFile.PublishDirectory(temp, finalFolder);
-    }
-
-    private static bool IsSameOrInside(string path, string folder)
-    {
-        var p = Path.TrimEndingDirectorySeparator(path) + Path.DirectorySeparatorChar;
-        var f = Path.TrimEndingDirectorySeparator(folder) + Path.DirectorySeparatorChar;
-        var cmp = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
-        return p.StartsWith(f, cmp);
-    }
-
-    /// <summary>The path with symbolic links resolved in the part of it that exists.</summary>
-    private static string RealPath(string full)
-    {
-        var existing = full;
-        var rest = new Stack<string>();
-        while (!Directory.Exists(existing) && Path.GetDirectoryName(existing) is { } parent)
-        {
-            rest.Push(Path.GetFileName(existing));
-            existing = parent;
-        }
-        var resolved = Resolve(Path.TrimEndingDirectorySeparator(existing));
-        while (rest.Count > 0) resolved = Path.Combine(resolved, rest.Pop());
-        return resolved;
-    }
-
-    private static string Resolve(string path)
-    {
-        var parent = Path.GetDirectoryName(path);
-        if (parent is null) return path;
-        var info = new DirectoryInfo(path);
-        if (info.Exists && info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is { } target)
-            return Resolve(Path.TrimEndingDirectorySeparator(target.FullName));
-        return Path.Combine(Resolve(parent), info.Name);
+        AtomicFile.PublishDirectory(temp, finalFolder);
     }
 }

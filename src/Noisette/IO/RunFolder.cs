@@ -152,7 +152,7 @@ public sealed partial class RunFolder
         var moved = entries.Where(e => !Path.GetFileName(e).StartsWith("previous-", StringComparison.Ordinal)).ToList();
         foreach (var (what, path) in keep ?? [])
             foreach (var e in moved)
-                if (IsSameOrInside(path, e))
+                if (PathContainment.IsSameOrInside(path, e))
                     throw new NoisetteInputException(
                         $"--force would move {e} into a previous-* subfolder of {Root}, and it holds the {what} {Path.GetFullPath(path)}; choose another --out");
         var stamp = "previous-" + DateTimeOffset.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
@@ -164,39 +164,5 @@ public sealed partial class RunFolder
             var target = Path.Combine(aside, Path.GetFileName(e));
             if (Directory.Exists(e)) Directory.Move(e, target); else File.Move(e, target);
         }
-    }
-
-    /// <summary>
-    /// True when <paramref name="path"/> is <paramref name="folder"/> or lies inside it, comparing the paths with their
-    /// symbolic links resolved (in the parts that exist).
-    /// </summary>
-    public static bool IsSameOrInside(string path, string folder)
-    {
-        var p = Path.TrimEndingDirectorySeparator(RealPath(path)) + Path.DirectorySeparatorChar;
-        var f = Path.TrimEndingDirectorySeparator(RealPath(folder)) + Path.DirectorySeparatorChar;
-        var cmp = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
-        return p.StartsWith(f, cmp);
-    }
-
-    /// <summary>The full path with every symbolic link among its existing components resolved.</summary>
-    private static string RealPath(string path)
-    {
-        var full = Path.GetFullPath(path);
-        var root = Path.GetPathRoot(full)!;
-        var current = root;
-        foreach (var part in full[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
-        {
-            var next = Path.Combine(current, part);
-            try
-            {
-                FileSystemInfo info = Directory.Exists(next) ? new DirectoryInfo(next) : new FileInfo(next);
-                if (info.Exists && info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is { } target)
-                    next = Path.GetFullPath(target.FullName);
-            }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
-            current = next;
-        }
-        return current;
     }
 }

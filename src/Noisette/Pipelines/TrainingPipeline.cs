@@ -49,9 +49,9 @@ public static class TrainingPipeline
         if (r.Threads is int threads) Runtime.TorchRuntime.CheckThreads(threads);   // before the data check and the run folder
         var data = Path.GetFullPath(r.DataPath);
         var run = new RunFolder(r.OutPath);
-        if (RunFolder.IsSameOrInside(run.Root, data))
+        if (PathContainment.IsSameOrInside(run.Root, data))
             throw new NoisetteInputException($"--out {run.Root} is inside the data folder {data}; Noisette never writes into the data folder");
-        if (RunFolder.IsSameOrInside(data, run.Root))
+        if (PathContainment.IsSameOrInside(data, run.Root))
             throw new NoisetteInputException(
                 $"the data folder {data} is inside the output folder {run.Root}; Noisette never moves or writes into the data folder. Choose an --out outside it");
 

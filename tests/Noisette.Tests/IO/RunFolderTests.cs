@@ -38,11 +38,11 @@ public class RunFolderTests
         var inner = Directory.CreateDirectory(Path.Combine(real, "imgs")).FullName;
         var link = dir["link"];
         Directory.CreateSymbolicLink(link, real);
-        Assert.True(RunFolder.IsSameOrInside(Path.Combine(link, "imgs"), real));
-        Assert.True(RunFolder.IsSameOrInside(inner, link));
-        Assert.True(RunFolder.IsSameOrInside(real, real + Path.DirectorySeparatorChar));
-        Assert.False(RunFolder.IsSameOrInside(dir["realistic"], real));      // a prefix of the name is not containment
-        Assert.False(RunFolder.IsSameOrInside(real, inner));
+        Assert.True(PathContainment.IsSameOrInside(Path.Combine(link, "imgs"), real));
+        Assert.True(PathContainment.IsSameOrInside(inner, link));
+        Assert.True(PathContainment.IsSameOrInside(real, real + Path.DirectorySeparatorChar));
+        Assert.False(PathContainment.IsSameOrInside(dir["realistic"], real));      // a prefix of the name is not containment
+        Assert.False(PathContainment.IsSameOrInside(real, inner));
     }
 
     [Fact]
