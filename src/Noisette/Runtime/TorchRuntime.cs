@@ -123,7 +123,10 @@ public static class TorchRuntime
     /// logical cores share one core's arithmetic units, and a second libtorch thread on the same core only adds
     /// contention, so the logical count this process may use is divided by the threads per core.
     /// </summary>
-    public static int DefaultThreads => Math.Max(1, Environment.ProcessorCount / ThreadsPerCore(ReadCpuInfo()));
+    public static int DefaultThreads => Math.Max(1, Environment.ProcessorCount / threadsPerCore.Value);
+
+    /// <summary>Read from /proc/cpuinfo once: the CPU does not change while the process runs.</summary>
+    private static readonly Lazy<int> threadsPerCore = new(() => ThreadsPerCore(ReadCpuInfo()));
 
     private static string ReadCpuInfo()
     {
