@@ -243,7 +243,7 @@ public static class Endpoints
                     throw StudioError.BadField("init_step", $"must be 'latest' or a step number, got '{which}'");
                 initFrom = which == "latest" ? sourcePath : new Noisette.IO.RunFolder(sourcePath).CheckpointDir(long.Parse(which, CultureInfo.InvariantCulture));
                 if (which != "latest" && !Directory.Exists(initFrom)) throw StudioError.BadField("init_step", $"run '{source}' has no checkpoint at step {which}");
-                try { sourceModel = RunCatalog.ReadConfig(new Noisette.IO.RunFolder(sourcePath)).Training; }
+                try { sourceModel = new Noisette.IO.RunFolder(sourcePath).ReadConfig().Training; }
                 catch (NoisetteInputException e) { throw StudioError.BadField("init_from", $"run '{source}' cannot be fine-tuned: {e.Message}"); }
                 // A fine-tune keeps the architecture of the run it starts from; a different preset cannot apply.
                 if (chosenPreset is not null && !string.Equals(chosenPreset, sourceModel.Preset, StringComparison.OrdinalIgnoreCase))

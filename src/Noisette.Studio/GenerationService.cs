@@ -95,7 +95,7 @@ public sealed class GenerationService : IDisposable
     /// <summary>The EMA weights of a checkpoint, kept in memory for the next call with the same checkpoint and precision.</summary>
     private LoadedModel Load(string runPath, string which, Noisette.Training.Precision precision = Noisette.Training.Precision.Fp32)
     {
-        RunCatalog.ReadConfig(new Noisette.IO.RunFolder(runPath));   // a damaged config is refused with its reason, not a crash
+        new Noisette.IO.RunFolder(runPath).ReadConfig();   // a damaged config is refused with its reason, not a crash
         var (dir, _, _) = Noisette.IO.Checkpoint.Resolve(runPath, which);
         var key = (dir, File.GetLastWriteTimeUtc(Path.Combine(dir, Noisette.IO.Checkpoint.StateFile)), precision);
         if (cached is not null && cachedKey == key) return cached;

@@ -47,7 +47,7 @@ public sealed class RunCatalog(Workspace workspace, TrainingQueue queue, Dataset
         string? damage = null;
         if (Directory.Exists(path) && run.Exists)
         {
-            try { config = ReadConfig(run); }
+            try { config = run.ReadConfig(); }
             catch (Exception e) when (e is NoisetteInputException or IOException or UnauthorizedAccessException) { damage = "config.json cannot be read: " + e.Message; }
         }
         else if (job is null) damage = "the folder has no config.json, so it is not a run the studio can use";
@@ -125,31 +125,6 @@ public sealed class RunCatalog(Workspace workspace, TrainingQueue queue, Dataset
             config?.Training.Data.Resize == Noisette.Data.ResizeMode.Pad ? "pad" : config is null ? null : "crop");
     }
 
-    /// <summary>
-    /// A run's config.json, checked as the library checks a config before training: a file that parses but has a null
-    /// section, a missing model or values out of range (hand-edited, or cut off and patched) is a
-    /// <see cref="NoisetteInputException"/> naming the problem, so that the run shows as damaged.
-    /// </summary>
-    public static RunConfig ReadConfig(RunFolder run)
-    {
-        var config = run.ReadConfig();
-        static NoisetteInputException Missing(string what) => new($"config.json has no {what}");
-        // The deserialiser leaves an explicit null where the types say there is always a value; check before use.
-        var t = config.Training ?? throw Missing("training section");
-        var info = config.Run ?? throw Missing("run section");
-        var model = t.Model ?? throw Missing("training.model");
-        if (t.Diffusion is null) throw Missing("training.diffusion");
-        var data = t.Data ?? throw Missing("training.data");
-        if (string.IsNullOrEmpty(t.Preset)) throw Missing("training.preset");
-        if (model.ChannelMultipliers is null) throw Missing("training.model.channel_multipliers");
-        if (model.AttentionResolutions is null) throw Missing("training.model.attention_resolutions");
-        if (data.Background is null) throw Missing("training.data.background");
-        if (t.Device is null || t.SampleSampler is null) throw Missing("training.device or training.sample_sampler");
-        if (info.DataPath is null) throw Missing("run.data_path");
-        try { t.Validate(); }
-        catch (NoisetteInputException e) { throw new NoisetteInputException("config.json: " + e.Message, e); }
-        return config;
-    }
 
     public static string GridUrl(string run, long step) => $"/api/runs/{Uri.EscapeDataString(run)}/grid/{step}";
 
@@ -261,7 +236,7 @@ public sealed class RunCatalog(Workspace workspace, TrainingQueue queue, Dataset
             if (!run.Exists || !File.Exists(run.MetricsPath)) continue;
             try
             {
-                var config = ReadConfig(run);
+                var config = run.ReadConfig();
                 var last = Metrics(run).LastOrDefault(m => m.ImagesPerSecond > 0);
                 if (last?.ImagesPerSecond is not { } ips) continue;
                 if (!result.TryGetValue(config.Training.Preset, out var prev) || prev.When < config.Run.Created)

@@ -116,7 +116,7 @@ public sealed class TrainingQueue : IHostedService, IDisposable
         foreach (var j in jobs)
         {
             if (j.NewRun is { } request) { result.Add((j.Run, request.DataPath)); continue; }
-            try { result.Add((j.Run, RunCatalog.ReadConfig(new RunFolder(j.RunPath)).Run.DataPath)); }
+            try { result.Add((j.Run, new RunFolder(j.RunPath).ReadConfig().Run.DataPath)); }
             catch (Exception e) when (e is NoisetteInputException or IOException or UnauthorizedAccessException) { }
         }
         return result;

@@ -55,10 +55,31 @@ public sealed partial class RunFolder
 
     public bool Exists => File.Exists(ConfigPath);
 
+    /// <summary>
+    /// The run's config.json, checked as a config is checked before training: a file that parses but has a null
+    /// section, a missing model or values out of range (hand-edited, or cut off and patched) is a
+    /// <see cref="NoisetteInputException"/> naming the problem, never a crash later on.
+    /// </summary>
     public RunConfig ReadConfig()
     {
         if (!Exists) throw new NoisetteInputException($"{Root} is not a Noisette run (no config.json)");
-        return Json.Read<RunConfig>(ConfigPath);
+        var config = Json.Read<RunConfig>(ConfigPath);
+        static NoisetteInputException Missing(string what) => new($"config.json has no {what}");
+        // The deserialiser leaves an explicit null where the types say there is always a value; check before use.
+        var t = config.Training ?? throw Missing("training section");
+        var info = config.Run ?? throw Missing("run section");
+        var model = t.Model ?? throw Missing("training.model");
+        if (t.Diffusion is null) throw Missing("training.diffusion");
+        var data = t.Data ?? throw Missing("training.data");
+        if (string.IsNullOrEmpty(t.Preset)) throw Missing("training.preset");
+        if (model.ChannelMultipliers is null) throw Missing("training.model.channel_multipliers");
+        if (model.AttentionResolutions is null) throw Missing("training.model.attention_resolutions");
+        if (data.Background is null) throw Missing("training.data.background");
+        if (t.Device is null || t.SampleSampler is null) throw Missing("training.device or training.sample_sampler");
+        if (info.DataPath is null) throw Missing("run.data_path");
+        try { t.Validate(); }
+        catch (NoisetteInputException e) { throw new NoisetteInputException("config.json: " + e.Message, e); }
+        return config;
     }
 
     public void WriteConfig(RunConfig config) => Json.Write(ConfigPath, config);

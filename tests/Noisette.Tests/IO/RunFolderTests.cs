@@ -5,6 +5,21 @@ namespace Noisette.Tests.IO;
 /// <summary>The run folder's own bookkeeping: taking over a used folder, and cutting metrics back for a resume.</summary>
 public class RunFolderTests
 {
+    [Theory]
+    [InlineData("{\"training\":null}", "training section")]
+    [InlineData("{\"training\":{\"model\":null},\"run\":{\"data_path\":\"/x\"}}", "training.model")]
+    [InlineData("{\"run\":null}", "run section")]
+    public void ADamagedConfigIsAnInputErrorForEveryCaller(string json, string named)
+    {
+        using var dir = new TestData.TempDir();
+        File.WriteAllText(dir["config.json"], json);
+        var e = Assert.Throws<NoisetteInputException>(() => new RunFolder(dir.Path).ReadConfig());
+        Assert.Contains(named, e.Message);
+        var (code, _, err) = CliCapture.Run("resume", dir.Path);
+        Assert.Equal(Noisette.Cli.Cli.BadInput, code);                 // exit 2 with the reason, not an internal error
+        Assert.Contains(named, err);
+    }
+
     [Fact]
     public void ForceNeverMovesAKeptPath()
     {
