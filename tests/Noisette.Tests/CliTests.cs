@@ -93,6 +93,27 @@ public class CliTests
         Assert.Equal(2, Run("sample", outDir.Path));
     }
 
+    /// <summary>
+    /// fp32 is the default precision; a CPU that computes bf16 natively is told once that --precision auto may be
+    /// faster, and only when no precision was chosen. (On a CPU without bf16 there is nothing to say.)
+    /// </summary>
+    [Fact]
+    public void TrainSuggestsBf16OnlyWhereTheCpuHasItAndNoPrecisionWasChosen()
+    {
+        using var data = GlyphFolder(4);
+        using var outDir = new TestData.TempDir();
+        const string Hint = "--precision auto trains in bf16";
+        var byDefault = CliCapture.Run(["train", "--data", data.Path, "--out", outDir["a"], "--steps", "1", "--checkpoint-every", "1", .. Quick]);
+        Assert.Equal(0, byDefault.Code);
+        Assert.Equal(Noisette.Training.PrecisionSupport.CpuHasBf16, (byDefault.Out + byDefault.Err).Contains(Hint));
+        Assert.Equal("fp32", System.Text.Json.JsonDocument.Parse(File.ReadAllText(new RunFolder(outDir["a"]).ConfigPath))
+            .RootElement.GetProperty("training").GetProperty("precision").GetString());
+
+        var chosen = CliCapture.Run(["train", "--data", data.Path, "--out", outDir["b"], "--steps", "1", "--checkpoint-every", "1", "--precision", "fp32", .. Quick]);
+        Assert.Equal(0, chosen.Code);
+        Assert.DoesNotContain(Hint, chosen.Out + chosen.Err);
+    }
+
     [Fact]
     public void AnOutputFolderHoldingARunIsRefusedWithoutForce()
     {

@@ -42,6 +42,44 @@ public class UNetTests
     }
 
     /// <summary>
+    /// Without autograd the blocks overwrite their own intermediate tensors (SiLU, the embedding and skip additions)
+    /// instead of allocating new ones. That must change no value and never touch the caller's input: a forward pass
+    /// under inference mode equals the same pass recorded for autograd, for the plain block, the scale-shift norm and
+    /// the up/down-sampling residual blocks, with class labels; and the input is left as it was.
+    /// </summary>
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    public void TheSamplingForwardEqualsTheTrainingForwardAndLeavesItsInputAlone(bool scaleShift, bool resBlockUpDown)
+    {
+        using var scope = NewDisposeScope();
+        var cfg = new UNetConfig
+        {
+            InChannels = 3, BaseChannels = 16, ChannelMultipliers = [1, 2], ResBlocksPerLevel = 1, AttentionResolutions = [8],
+            NormGroups = 8, ImageSize = 16, NumClasses = 3, UseScaleShiftNorm = scaleShift, ResBlockUpDown = resBlockUpDown,
+        };
+        random.manual_seed(7);
+        using var model = new UNet(cfg);
+        using (no_grad())
+            foreach (var p in model.parameters()) p.add_(randn_like(p) * 0.1);   // zero-initialised layers would hide errors
+        model.eval();
+        var x = randn(2, 3, 16, 16);
+        var before = x.clone();
+        var t = tensor(new long[] { 10, 700 });
+        var y = tensor(new long[] { 0, 2 });
+
+        var recorded = model.Forward(x, t, y);
+        Assert.True(recorded.requires_grad);
+        Tensor sampled;
+        using (inference_mode()) sampled = model.Forward(x, t, y);
+
+        Assert.Equal(0f, (x - before).abs().max().item<float>());
+        float difference = (sampled - recorded.detach()).abs().max().item<float>();
+        Assert.True(difference <= 1e-5f * recorded.abs().max().item<float>(), $"max difference {difference}");
+        Assert.True(recorded.abs().max().item<float>() > 0.1f);
+    }
+
+    /// <summary>
     /// The real U-Net built from the LSUN-bedroom MODEL_FLAGS (on the CPU: 2.2 GB of float32) has the released model's
     /// 552,814,086 parameters in 566 tensors, with exactly the names and shapes of the analytic layout; and it runs:
     /// at 32 px, its smallest size (attention at the same levels), the output has the input's size and 6 channels.

@@ -107,6 +107,7 @@ internal sealed class ResBlock : nn.Module<Tensor, Tensor>, IEmbedLayer
     private readonly Sequential in_layers, emb_layers, out_layers;
     private readonly nn.Module<Tensor, Tensor> skip_connection;
     private readonly nn.Module<Tensor, Tensor>? h_upd, x_upd;
+    private readonly nn.Module<Tensor, Tensor> inNorm, inConv, outNorm, outDropout, outConv;   // the layers above, in order
     private readonly bool scaleShift;
 
     public ResBlock(int channels, int embChannels, double dropout, int outChannels, int groups,
@@ -122,6 +123,10 @@ internal sealed class ResBlock : nn.Module<Tensor, Tensor>, IEmbedLayer
             ("0", Layers.Norm(outChannels, groups)), ("1", nn.SiLU()), ("2", nn.Dropout(dropout)),
             ("3", Layers.Zero(nn.Conv2d(outChannels, outChannels, 3, padding: 1))));
         skip_connection = outChannels == channels ? nn.Identity() : nn.Conv2d(channels, outChannels, 1);
+        var inputs = in_layers.children().Cast<nn.Module<Tensor, Tensor>>().ToArray();
+        var outputs = out_layers.children().Cast<nn.Module<Tensor, Tensor>>().ToArray();
+        (inNorm, inConv) = (inputs[0], inputs[2]);
+        (outNorm, outDropout, outConv) = (outputs[0], outputs[2], outputs[3]);
         register_module("in_layers", in_layers);
         if (h_upd is not null) { register_module("h_upd", h_upd); register_module("x_upd", x_upd!); }
         register_module("emb_layers", emb_layers);
@@ -133,31 +138,31 @@ internal sealed class ResBlock : nn.Module<Tensor, Tensor>, IEmbedLayer
 
     public Tensor Forward(Tensor x, Tensor emb)
     {
-        Tensor h;
+        // Without autograd (sampling), SiLU and the additions overwrite tensors this block has just made instead of
+        // allocating new ones: the same values, less memory traffic. With autograd they must not, since the
+        // backward pass needs the tensors as they were.
+        bool inPlace = !is_grad_enabled();
+        Tensor Silu(Tensor t) => inPlace ? t.silu_() : nn.functional.silu(t);
+        var h = Silu(inNorm.call(x));
         if (h_upd is not null)
         {
-            var children = in_layers.children().Cast<nn.Module<Tensor, Tensor>>().ToArray();
-            h = children[1].call(children[0].call(x));
-            h = children[2].call(h_upd.call(h));
+            h = h_upd.call(h);
             x = x_upd!.call(x);
         }
-        else
-        {
-            h = in_layers.call(x);
-        }
+        h = inConv.call(h);
         var e = emb_layers.call(emb).to(h.dtype).unsqueeze(-1).unsqueeze(-1);
         if (scaleShift)
         {
-            var outs = out_layers.children().Cast<nn.Module<Tensor, Tensor>>().ToArray();
             var ss = e.chunk(2, 1);
-            h = outs[0].call(h) * (ss[0] + 1) + ss[1];
-            for (int i = 1; i < outs.Length; i++) h = outs[i].call(h);
+            h = inPlace ? outNorm.call(h).mul_(ss[0] + 1).add_(ss[1]) : outNorm.call(h) * (ss[0] + 1) + ss[1];
         }
         else
         {
-            h = out_layers.call(h + e);
+            h = outNorm.call(inPlace ? h.add_(e) : h + e);
         }
-        return skip_connection.call(x) + h;
+        h = outConv.call(outDropout.call(Silu(h)));
+        var skip = skip_connection.call(x);
+        return inPlace ? h.add_(skip) : skip + h;
     }
 }
 
@@ -207,6 +212,7 @@ internal sealed class AttentionBlock : nn.Module<Tensor, Tensor>
         // softmax(qᵀk / √ch) v, computed by libtorch's fused kernel on (batch·heads, len, ch) layouts.
         var a = nn.functional.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2));
         var h = a.transpose(1, 2).reshape(b, c, len);
-        return (flat + proj_out.call(h)).reshape(shape);
+        var projected = proj_out.call(h);
+        return (is_grad_enabled() ? flat + projected : projected.add_(flat)).reshape(shape);
     }
 }
