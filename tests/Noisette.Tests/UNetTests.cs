@@ -42,6 +42,41 @@ public class UNetTests
     }
 
     /// <summary>
+    /// The upsampling convolution computed at the input's resolution is nearest-neighbour ×2 followed by a 3×3
+    /// convolution with padding 1: the same values and the same gradients for the input, weight and bias, on a
+    /// non-square image (borders on all four sides), in float64 so that only rounding could differ.
+    /// </summary>
+    [Fact]
+    public void TheUpsampledConvolutionIsInterpolationThenConvolution()
+    {
+        using var scope = NewDisposeScope();
+        random.manual_seed(3);
+        var x = randn(2, 3, 5, 7, dtype: float64).requires_grad_();
+        var weight = randn(4, 3, 3, 3, dtype: float64).requires_grad_();
+        var bias = randn(4, dtype: float64).requires_grad_();
+        var upstream = randn(2, 4, 10, 14, dtype: float64);
+
+        var direct = UpsampledConvolution.Apply(x, weight, bias);
+        var (gx, gw, gb) = Gradients(direct);
+        var reference = nn.functional.conv2d(
+            nn.functional.interpolate(x, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest), weight, bias, padding: [1, 1]);
+        var (rx, rw, rb) = Gradients(reference);
+
+        Assert.Equal(new long[] { 2, 4, 10, 14 }, direct.shape);
+        Assert.True((direct - reference).abs().max().item<double>() < 1e-12);
+        Assert.True((gx - rx).abs().max().item<double>() < 1e-12);
+        Assert.True((gw - rw).abs().max().item<double>() < 1e-12);
+        Assert.True((gb - rb).abs().max().item<double>() < 1e-12);
+        Assert.True(reference.abs().max().item<double>() > 1);
+
+        (Tensor, Tensor, Tensor) Gradients(Tensor output)
+        {
+            var grads = autograd.grad([(output * upstream).sum()], [x, weight, bias]);
+            return (grads[0], grads[1], grads[2]);
+        }
+    }
+
+    /// <summary>
     /// Without autograd the blocks overwrite their own intermediate tensors (SiLU, the embedding and skip additions)
     /// instead of allocating new ones. That must change no value and never touch the caller's input: a forward pass
     /// under inference mode equals the same pass recorded for autograd, for the plain block, the scale-shift norm and

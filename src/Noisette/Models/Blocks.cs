@@ -77,7 +77,13 @@ internal sealed class Downsample : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) => op.call(x);
 }
 
-/// <summary>Doubles the resolution by nearest-neighbour repetition, optionally followed by a 3×3 convolution.</summary>
+/// <summary>
+/// Doubles the resolution by nearest-neighbour repetition, optionally followed by a 3×3 convolution.
+/// </summary>
+/// <remarks>
+/// With the convolution, the two are computed together at the input's resolution (<see cref="UpsampledConvolution"/>):
+/// the same function, in 4/9 of the multiply-adds and without the upsampled intermediate.
+/// </remarks>
 internal sealed class Upsample : nn.Module<Tensor, Tensor>
 {
     private readonly Conv2d? conv;
@@ -93,8 +99,8 @@ internal sealed class Upsample : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        var h = nn.functional.interpolate(x, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest);
-        return conv is null ? h : conv.call(h);
+        if (conv is not null) return UpsampledConvolution.Apply(x, conv.weight!, conv.bias);
+        return nn.functional.interpolate(x, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest);
     }
 }
 
