@@ -1,5 +1,6 @@
 using System.Globalization;
 using Noisette.Data;
+using Noisette.IO;
 using Noisette.Pipelines;
 using Noisette.Sampling;
 
@@ -328,6 +329,7 @@ public static class Endpoints
             var n = Path.GetFileName(path);
             var view = runs.Inspect(n);
             if (queue.IsBusy(n)) throw StudioError.Conflict($"run '{n}' is already training or waiting");
+            if (RunLock.IsHeld(path)) throw StudioError.Conflict(HeldElsewhere(n));
             if (!view.CanResume) throw StudioError.Conflict($"run '{n}' cannot be resumed: {view.StateText}");
             var steps = f.OptionalInt("steps", 1, 10_000_000);
             long at = view.LatestCheckpoint ?? 0;
@@ -345,6 +347,7 @@ public static class Endpoints
             var path = ws.RunPath(name, "name");
             var n = Path.GetFileName(path);
             if (queue.IsBusy(n)) throw StudioError.Conflict($"run '{n}' is training or waiting; stop it first");
+            if (RunLock.IsHeld(path)) throw StudioError.Conflict(HeldElsewhere(n));
             if (f.Optional("confirm") != n) throw StudioError.BadField("confirm", $"type the run's name '{n}' to confirm");
             var target = ws.MoveToTrash(path, "run");
             hub.Publish("runs", new { run = n });
@@ -361,6 +364,9 @@ public static class Endpoints
     }
 
     /// <summary>The class field of a generation: empty (no class), a class name of the run, or "all".</summary>
+    private static string HeldElsewhere(string run) =>
+        $"run '{run}' is being trained by another process (`noisette train` or `resume` in a terminal, or another studio); stop that first";
+
     private static IReadOnlyList<string> ClassChoice(FormFields f, RunCatalog runs, string run, int count)
     {
         var choice = f.Optional("class");

@@ -86,6 +86,36 @@ public class MonitoringTests
         Assert.Equal(image.Width, decoded.Width);
     }
 
+    /// <summary>
+    /// A run resumed from an older checkpoint than its last logged step (a crash between checkpoints) starts its new
+    /// event file with a restart mark just after the checkpoint, which tells TensorBoard to drop the earlier file's
+    /// events from there on; the new file then logs those steps again. A fresh run has no mark.
+    /// </summary>
+    [Fact]
+    public void AResumedRunMarksTheRestartForTensorBoard()
+    {
+        var train = TestData.Bars(8);
+        using var dir = new TestData.TempDir();
+        var run = new RunFolder(dir.Path);
+        using (var t = Trainer.Start(TestData.TinyConfig(6, 4), run, train, TestData.Info()))
+            t.Train(CancellationToken.None);
+        Directory.Delete(run.CheckpointDir(6), true);        // as if the process had died after logging step 6
+        var first = Directory.GetFiles(run.TensorBoardDir).Single();
+        Assert.DoesNotContain(Events(first), e => e.SessionLog is not null);
+        Assert.Contains(Events(first), e => e.Step == 6 && e.Summary is not null);
+
+        using (var t = Trainer.Resume(run, train, "test"))
+            t.Train(CancellationToken.None);
+        var second = Directory.GetFiles(run.TensorBoardDir).Single(f => f != first);
+        var events = Events(second);
+        Assert.Equal("brain.Event:2", events[0].FileVersion);
+        Assert.Equal(Tensorboard.SessionLog.Types.SessionStatus.Start, events[1].SessionLog.Status);
+        Assert.Equal(5, events[1].Step);
+        Assert.Equal(new long[] { 5, 6 }, events.Where(e => e.Summary?.Value.Any(v => v.Tag == "train/loss") == true).Select(e => e.Step).ToArray());
+
+        static List<Tensorboard.Event> Events(string file) => ReadRecords(file).Select(Tensorboard.Event.Parser.ParseFrom).ToList();
+    }
+
     /// <summary>Reads TFRecord framing and checks both masked CRCs.</summary>
     internal static IEnumerable<byte[]> ReadRecords(string path)
     {

@@ -37,6 +37,7 @@ public sealed record RunConfig
 /// RUN/plots/loss.png                       training and validation loss chart, redrawn at each checkpoint
 /// RUN/tensorboard/                         TensorBoard event files (scalars and sample grids)
 /// RUN/log.txt                              human-readable log (skipped files, warnings, checkpoints)
+/// RUN/train.lock                           held open by the training that is running, if any (RunLock)
 /// </code>
 /// </summary>
 public sealed partial class RunFolder
@@ -163,7 +164,8 @@ public sealed partial class RunFolder
     public void PrepareForNewRun(bool force, IReadOnlyCollection<(string What, string Path)>? keep = null)
     {
         if (!Directory.Exists(Root)) { Directory.CreateDirectory(Root); return; }
-        var entries = Directory.EnumerateFileSystemEntries(Root).ToList();
+        // The lock file is the running training's own claim (RunLock): it neither makes the folder non-empty nor moves.
+        var entries = Directory.EnumerateFileSystemEntries(Root).Where(e => Path.GetFileName(e) != RunLock.FileName).ToList();
         if (entries.Count == 0) return;
         if (!force)
         {

@@ -34,6 +34,22 @@ public sealed class TensorBoardWriter : IDisposable
         WriteSummary(v.ToArray(), step);
     }
 
+    /// <summary>
+    /// Marks a restart (a SessionLog with status START) at <paramref name="step"/>: TensorBoard then discards the
+    /// events of earlier files at this step and after, the orphans of a process that logged past the checkpoint a
+    /// run was resumed from.
+    /// </summary>
+    public void AddSessionStart(long step)
+    {
+        var log = new ProtoWriter();
+        log.Varint(1, 1);                   // SessionLog.status = START
+        var ev = new ProtoWriter();
+        ev.Double(1, Now());
+        ev.Varint(2, (ulong)step);
+        ev.Bytes(7, log.ToArray());         // Event.session_log
+        Write(ev.ToArray());
+    }
+
     /// <summary>Adds an image summary from PNG bytes.</summary>
     public void AddPng(string tag, byte[] png, int width, int height, int channels, long step)
     {

@@ -24,7 +24,7 @@ public sealed record TrainRequest
     public long? Seed { get; init; }
     public string? Device { get; init; }
     public int? Threads { get; init; }
-    /// <summary>fp32, bf16, fp16 or auto (the default: bf16 where the hardware has it).</summary>
+    /// <summary>fp32 (the default), bf16, fp16 or auto (bf16 where the hardware computes it natively).</summary>
     public Precision? Precision { get; init; }
     public bool? Flip { get; init; }
     /// <summary>Class labels from subfolders: auto (when every image sits in one), subfolders, or none.</summary>
@@ -147,24 +147,49 @@ public static class TrainingPipeline
 
         var keep = new List<(string, string)> { ("data folder", data) };
         if (initFromDir is not null) keep.Add(("--init-from checkpoint", initFromDir));
-        run.PrepareForNewRun(r.Force, keep);
-        var train = new SubsetImageSet(dataset, dataset.TrainIndices, labels?.Labels);
-        var runInfo = new RunInfo
+        // Claimed before anything in the folder moves, so that --force cannot move a running training's files.
+        return Holding(RunLock.Acquire(run.Root), () =>
         {
-            DataPath = data,
-            DatasetFingerprint = dataset.Fingerprint,
-            TrainImages = dataset.TrainIndices.Length,
-            ValidationImages = dataset.ValidationIndices.Length,
-        };
-        LogDataset(run, dataset);
-        var trainer = Trainer.Start(cfg, run, train, runInfo, initFromDir, Validation(dataset, labels), warn);
-        return new Prepared(trainer, dataset);
+            run.PrepareForNewRun(r.Force, keep);
+            var train = new SubsetImageSet(dataset, dataset.TrainIndices, labels?.Labels);
+            var runInfo = new RunInfo
+            {
+                DataPath = data,
+                DatasetFingerprint = dataset.Fingerprint,
+                TrainImages = dataset.TrainIndices.Length,
+                ValidationImages = dataset.ValidationIndices.Length,
+            };
+            LogDataset(run, dataset);
+            var trainer = Trainer.Start(cfg, run, train, runInfo, initFromDir, Validation(dataset, labels), warn);
+            return new Prepared(trainer, dataset);
+        });
+    }
+
+    /// <summary>Hands the run folder's lock to the trainer that <paramref name="make"/> returns; releases it if that fails.</summary>
+    private static Prepared Holding(RunLock runLock, Func<Prepared> make)
+    {
+        try
+        {
+            var prepared = make();
+            prepared.Trainer.Hold(runLock);
+            return prepared;
+        }
+        catch
+        {
+            runLock.Dispose();
+            throw;
+        }
     }
 
     public static Prepared Resume(string runPath, int? steps, bool force, Action<string> info, Action<string> warn)
     {
         var run = new RunFolder(runPath);
         var rc = run.ReadConfig();
+        return Holding(RunLock.Acquire(run.Root), () => ResumeHeld(run, rc, steps, force, info, warn));
+    }
+
+    private static Prepared ResumeHeld(RunFolder run, RunConfig rc, int? steps, bool force, Action<string> info, Action<string> warn)
+    {
         var dataset = LoadData(rc.Run.DataPath, rc.Training.Data, info, warn);
         ClassLabels? labels = null;
         if (rc.Training.ClassNames is { } names)

@@ -151,6 +151,7 @@ public sealed class Trainer : IDisposable
             trainer.Ema.Updates = state.EmaUpdates;
             if (trainer.lossScaler is not null && state.LossScale is { } scale) trainer.lossScaler.Restore(scale, state.LossScaleGoodSteps ?? 0);
             trainer.Step = (int)state.Step;
+            trainer.resumedFrom = state.Step;
             trainer.dataPosition = state.DataPosition;
             trainer.lastLoss = state.Loss;
             // Only now that the resume has started is the run's record changed: the raised total, and the metrics
@@ -169,6 +170,23 @@ public sealed class Trainer : IDisposable
     }
 
     private static string Short(string s) => s.Length > 12 ? s[..12] : s;
+
+    /// <summary>
+    /// This process's TensorBoard event file, opened at the first event. A resumed run's file starts with a restart
+    /// mark just after the checkpoint's step, so that TensorBoard drops what an earlier process logged after it
+    /// (as the metrics are cut back to it).
+    /// </summary>
+    private TensorBoardWriter TensorBoard()
+    {
+        if (tensorBoard is null)
+        {
+            tensorBoard = new TensorBoardWriter(Run.TensorBoardDir);
+            if (resumedFrom is long step) tensorBoard.AddSessionStart(step + 1);
+        }
+        return tensorBoard;
+    }
+
+    private long? resumedFrom;
 
     /// <summary>Trains until the total is reached or <paramref name="cancel"/> fires; either way the last step is checkpointed.</summary>
     public TrainingOutcome Train(CancellationToken cancel, Action<TrainingProgress>? progress = null)
@@ -231,10 +249,10 @@ public sealed class Trainer : IDisposable
                 imagesPerSecond = window * cfg.ImagesPerStep / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
                 lastLoss = loss;
                 Run.AppendMetrics(Metrics.TrainingLine(Step, loss, lr, imagesPerSecond));
-                tensorBoard ??= new TensorBoardWriter(Run.TensorBoardDir);
-                tensorBoard.AddScalar("train/loss", loss, Step);
-                tensorBoard.AddScalar("train/learning_rate", lr, Step);
-                tensorBoard.AddScalar("train/images_per_second", imagesPerSecond, Step);
+                var board = TensorBoard();
+                board.AddScalar("train/loss", loss, Step);
+                board.AddScalar("train/learning_rate", lr, Step);
+                board.AddScalar("train/images_per_second", imagesPerSecond, Step);
                 progress?.Invoke(Report(loss, lr, imagesPerSecond));
                 window = 0;
                 clock.Restart();
@@ -280,18 +298,18 @@ public sealed class Trainer : IDisposable
     /// </summary>
     public TrainingProgress SaveCheckpoint(double lr, double ips)
     {
-        tensorBoard ??= new TensorBoardWriter(Run.TensorBoardDir);
+        var board = TensorBoard();
         var val = validation is null ? null : ValidationLoss.Compute(Ema.Model, Diffusion, validation);
         if (val is not null)
         {
             Run.AppendMetrics(Metrics.ValidationLine(Step, val, Config.ClassNames));
-            tensorBoard.AddScalar("validation/loss", val.Loss, Step);
-            tensorBoard.AddScalar("validation/low_noise", val.LowNoise, Step);
-            tensorBoard.AddScalar("validation/mid_noise", val.MidNoise, Step);
-            tensorBoard.AddScalar("validation/high_noise", val.HighNoise, Step);
+            board.AddScalar("validation/loss", val.Loss, Step);
+            board.AddScalar("validation/low_noise", val.LowNoise, Step);
+            board.AddScalar("validation/mid_noise", val.MidNoise, Step);
+            board.AddScalar("validation/high_noise", val.HighNoise, Step);
             if (val.ByClass is not null && Config.ClassNames is not null)
                 for (int c = 0; c < val.ByClass.Length; c++)
-                    if (double.IsFinite(val.ByClass[c])) tensorBoard.AddScalar($"validation/class/{Config.ClassNames[c]}", val.ByClass[c], Step);
+                    if (double.IsFinite(val.ByClass[c])) board.AddScalar($"validation/class/{Config.ClassNames[c]}", val.ByClass[c], Step);
         }
         var state = new CheckpointState
         {
@@ -319,11 +337,23 @@ public sealed class Trainer : IDisposable
             grid = Run.SampleGridPath(Step);
             var image = Generation.WriteCheckpointGrid(Ema.Model, Diffusion, Config, grid, Step);
             Network.train();
-            tensorBoard.AddPng("samples", PngWriter.Encode(image), image.Width, image.Height, image.Channels, Step);
+            board.AddPng("samples", PngWriter.Encode(image), image.Width, image.Height, image.Channels, Step);
         }
         AtomicFile.WriteAllBytes(Run.LossPlotPath, LossChart.Render(Metrics.Read(Run.MetricsPath)));
         return Report(lastLoss ?? double.NaN, lr, ips) with { CheckpointDir = Run.CheckpointDir(Step), SampleGrid = grid, ValidationLoss = val?.Loss };
     }
+
+    /// <summary>
+    /// Takes the run folder's lock, released when this trainer is disposed (after its last write). The pipelines
+    /// claim the folder before preparing it and hand the claim over here.
+    /// </summary>
+    public void Hold(RunLock runLock)
+    {
+        if (heldLock is not null && !ReferenceEquals(heldLock, runLock)) throw new InvalidOperationException("this trainer already holds its run's lock");
+        heldLock = runLock;
+    }
+
+    private RunLock? heldLock;
 
     public void Dispose()
     {
@@ -333,5 +363,6 @@ public sealed class Trainer : IDisposable
         lowPrecision?.Dispose();
         Model.Dispose();
         parameters.Dispose();
+        heldLock?.Dispose();
     }
 }

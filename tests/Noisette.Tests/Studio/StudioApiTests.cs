@@ -228,6 +228,15 @@ public class StudioApiTests
         Assert.Equal(2, Directory.GetFiles(data).Length);
 
         StudioTestData.MakeRun(f.Workspace, "old", 2);
+        // A run that a training in another process holds is neither removed nor queued for resuming.
+        using (Noisette.IO.RunLock.Acquire(Path.Combine(f.Workspace, "runs", "old")))
+        {
+            var held = await c.PostAsync("/api/runs/old/remove", StudioTestData.Form(("confirm", "old")), Ct);
+            Assert.Equal(HttpStatusCode.Conflict, held.StatusCode);
+            Assert.Contains("another process", (await held.Json()).GetProperty("error").GetString());
+            Assert.Equal(HttpStatusCode.Conflict, (await c.PostAsync("/api/runs/old/resume", StudioTestData.Form(("steps", "9")), Ct)).StatusCode);
+            Assert.True(Directory.Exists(Path.Combine(f.Workspace, "runs", "old")));
+        }
         Assert.Equal(HttpStatusCode.BadRequest, (await c.PostAsync("/api/runs/old/remove", StudioTestData.Form(("confirm", "ol")), Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await c.PostAsync("/api/runs/old/remove", StudioTestData.Form(("confirm", "old")), Ct)).StatusCode);
         Assert.False(Directory.Exists(Path.Combine(f.Workspace, "runs", "old")));
