@@ -371,7 +371,14 @@ public static class Endpoints
     {
         var choice = f.Optional("class");
         if (choice is null) return [];
-        var names = runs.Detail(run).ClassNames ?? throw StudioError.BadField("class", "this run was trained without classes");
+        var detail = runs.Detail(run);
+        if (detail.ClassNames is null && detail.UnnamedClasses is int n)
+        {
+            if (int.TryParse(choice, NumberStyles.None, CultureInfo.InvariantCulture, out int index) && index < n) return [index.ToString(CultureInfo.InvariantCulture)];
+            throw StudioError.BadField("class", $"this model's {n} classes have no names: give a class index from 0 to {n - 1}" +
+                                                (n == 1000 ? " (for OpenAI's ImageNet models, the ImageNet class index)" : "") + $", got '{choice}'");
+        }
+        var names = detail.ClassNames ?? throw StudioError.BadField("class", "this run was trained without classes");
         if (string.Equals(choice, "all", StringComparison.OrdinalIgnoreCase))
         {
             if (names.Count * count > GenerationService.MaxCount)
@@ -447,7 +454,8 @@ public static class Endpoints
             }
             else count = f.Int("count", 1, GenerationService.MaxCount, 4);
             var classes = ClassChoice(f, runs, Path.GetFileName(path), count);
-            var guidance = f.OptionalDouble("guidance", 0, 20, minInclusive: true) ?? 2.0;
+            // Guidance needs the null class; a model without one (an import) samples its classes plainly.
+            var guidance = f.OptionalDouble("guidance", 0, 20, minInclusive: true) ?? (runs.Detail(Path.GetFileName(path)).NullClass ? 2.0 : 1.0);
             var batch = await gen.GenerateAsync(path, new GenerateSettings(checkpoint, sampler, steps, eta, seed, count, classes, guidance),
                                                 req.HttpContext.RequestAborted);
             return Results.Json(batch);

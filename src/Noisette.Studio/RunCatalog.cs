@@ -16,7 +16,8 @@ public sealed record MetricPoint(long Step, double? Loss, double? ValidationLoss
 public sealed record RunDetail(
     RunView Run, JobView? Job, IReadOnlyDictionary<string, string> Settings, IReadOnlyList<CheckpointView> Checkpoints,
     IReadOnlyList<GridView> Grids, IReadOnlyList<MetricPoint> Metrics, long? BestStep, string? Hint, IReadOnlyList<string> LogTail,
-    IReadOnlyList<string>? ClassNames = null, int? ImageSize = null, bool Gray = false, string? Resize = null);
+    IReadOnlyList<string>? ClassNames = null, int? ImageSize = null, bool Gray = false, string? Resize = null,
+    int? UnnamedClasses = null, bool NullClass = false);
 
 /// <summary>
 /// Reads run folders for the pages: every folder under workspace/runs/ with its state — training, queued, finished,
@@ -122,7 +123,10 @@ public sealed class RunCatalog(Workspace workspace, TrainingQueue queue, Dataset
         long? best = withVal.Count == 0 ? null : withVal.MinBy(c => c.ValidationLoss)!.Step;
         return new RunDetail(view, queue.Find(name), settings, checkpoints, grids, Metrics(run), best, Hint(run), LogTail(run, 12),
             config?.Training.ClassNames, config?.Training.Model.ImageSize, config?.Training.Model.InChannels == 1,
-            config?.Training.Data.Resize == Noisette.Data.ResizeMode.Pad ? "pad" : config is null ? null : "crop");
+            config?.Training.Data.Resize == Noisette.Data.ResizeMode.Pad ? "pad" : config is null ? null : "crop",
+            // An import's classes (OpenAI's ImageNet models) have indices but no names.
+            config is { Training: { ClassNames: null, Model.NumClasses: > 0 } } ? config.Training.Model.NumClasses : null,
+            config?.Training.Model.NullClass == true);
     }
 
 

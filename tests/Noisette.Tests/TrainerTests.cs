@@ -85,6 +85,33 @@ public class TrainerTests
                         $"live tensors at step {step}: {count}, at step 100: {reference} (all: {string.Join(", ", counts.Values)})");
     }
 
+    /// <summary>
+    /// The same at checkpoints: each one computes the validation loss, samples the EMA grid and writes files. Counted
+    /// halfway between checkpoints (steps 15, 25, … 145), 13 checkpoints apart the sum differs only by the batches in
+    /// flight; one tensor left behind per checkpoint would add 13.
+    /// </summary>
+    [Fact]
+    public void LiveTensorCountStaysFlatOverCheckpoints()
+    {
+        var images = TestData.Bars(16);
+        using var dir = new TestData.TempDir();
+        var config = TestData.TinyConfig(150, 10) with { Batch = 2, LogEvery = 5, SampleCount = 2, SampleSteps = 2, KeepCheckpoints = 2 };
+        using var t = Trainer.Start(config, new RunFolder(dir.Path), images, TestData.Info(), validation: TestData.Bars(4, seed: 5));
+        var counts = new SortedDictionary<int, long>();
+        int checkpoints = 0;
+        t.Train(CancellationToken.None, p =>
+        {
+            if (p.CheckpointDir is not null) { checkpoints++; Assert.NotNull(p.ValidationLoss); }
+            else if (p.Step % 10 == 5) counts[p.Step] = t.LiveTensors;
+        });
+        Assert.Equal(15, checkpoints);
+        Assert.Equal(15, counts.Count);
+        const int InFlight = 6;
+        foreach (var (step, count) in counts.Where(c => c.Key >= 15))
+            Assert.True(Math.Abs(count - counts[15]) <= InFlight,
+                        $"live tensors at step {step}: {count}, at step 15: {counts[15]} (all: {string.Join(", ", counts.Values)})");
+    }
+
     [Fact]
     public void CancellingBetweenCheckpointsWritesOneAndResumesExactly()
     {

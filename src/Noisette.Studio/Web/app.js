@@ -592,6 +592,11 @@ async function GeneratePage(main, [name], params) {
         <div class="field"><label for="g-class">Class</label><select id="g-class" name="class"><option value="all">all classes (one row each)</option>
           ${d.classNames.map(c => `<option value="${esc(c)}">${esc(c)}</option>`).join("")}<option value="">none (the model's unconditional guess)</option></select></div>
         <div class="field"><label for="g-guidance">Guidance (how strongly the class is followed; 1 = plain, 2–4 usual)</label><input id="g-guidance" name="guidance" type="text" inputmode="decimal" value="2"></div>
+      </div>` : d.unnamedClasses ? `<div>
+        <div class="field"><label for="g-class">Class index (0 to ${d.unnamedClasses - 1}; this model's classes have no names${d.unnamedClasses === 1000 ? ": the ImageNet class index" : ""})</label>
+          <input id="g-class" name="class" type="number" min="0" max="${d.unnamedClasses - 1}" value="0" inputmode="numeric" ${d.nullClass ? "" : "required"}></div>
+        ${d.nullClass ? `<div class="field"><label for="g-guidance">Guidance (how strongly the class is followed; 1 = plain, 2–4 usual)</label><input id="g-guidance" name="guidance" type="text" inputmode="decimal" value="2"></div>`
+                      : `<p class="hint">This model was trained without a “no class” label, so it follows the class plainly (guidance 1).</p>`}
       </div>` : ""}
     </div>
     <button type="submit">Generate</button> <span id="g-status" class="hint" role="status"></span>

@@ -24,9 +24,15 @@ public static class OutputFolder
         return outFull;
     }
 
-    /// <summary>A fresh temporary folder beside <paramref name="finalFolder"/>.</summary>
-    public static string CreateTemp(string finalFolder)
+    /// <summary>
+    /// A fresh temporary folder beside <paramref name="finalFolder"/>. What an earlier, interrupted write of the same
+    /// folder left beside it (a half-filled temp folder) is removed first; it held only files this command wrote.
+    /// </summary>
+    public static string CreateTemp(string finalFolder, Action<string>? report = null)
     {
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(finalFolder));
+        var name = Path.GetFileName(full);
+        AtomicFile.RecoverDirectories(Path.GetDirectoryName(full)!, n => n == name, (message, _) => report?.Invoke(message));
         var temp = AtomicFile.LeftoverPath(finalFolder, AtomicFile.TempSuffix);
         Directory.CreateDirectory(temp);       // its parent too
         return temp;

@@ -55,6 +55,33 @@ public class DatasetPreparerTests
         }
     }
 
+    /// <summary>
+    /// A prepare that crashed leaves its half-filled temp folder beside the output; the next prepare of the same
+    /// output removes it, and leaves alone the leftovers of other folders and anything that is not a leftover.
+    /// </summary>
+    [Fact]
+    public void TheTempFolderOfAnInterruptedPrepareIsRemovedByTheNext()
+    {
+        using var data = new TempFolder();
+        using var outParent = new TempFolder();
+        DatasetFixtures.CopyCleanGlyphs(data, 2);
+        var outDir = outParent.File("prepared");
+        var crashed = Noisette.IO.AtomicFile.LeftoverPath(outDir, Noisette.IO.AtomicFile.TempSuffix);
+        Directory.CreateDirectory(crashed);
+        File.WriteAllBytes(Path.Combine(crashed, "half.png"), [1, 2, 3]);
+        var otherLeftover = Noisette.IO.AtomicFile.LeftoverPath(outParent.File("elsewhere"), Noisette.IO.AtomicFile.TempSuffix);
+        Directory.CreateDirectory(otherLeftover);
+        Directory.CreateDirectory(outParent.File(".prepared.notes"));
+
+        var result = DatasetPreparer.Prepare(data.Path, outDir);
+        Assert.Equal(2, result.Written);
+        Assert.False(Directory.Exists(crashed));
+        Assert.True(Directory.Exists(otherLeftover));
+        Assert.True(Directory.Exists(outParent.File(".prepared.notes")));
+        Assert.Equal(new[] { ".prepared.notes", Path.GetFileName(otherLeftover), "prepared" }.Order(StringComparer.Ordinal),
+                     Directory.GetDirectories(outParent.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
     [Fact]
     public void OutputInsideTheDataFolderOrNotEmptyIsRefused()
     {

@@ -336,6 +336,40 @@ public class StudioApiTests
         Assert.Contains("/nonexistent", after.GetProperty("queue").GetProperty("problems")[0].GetProperty("message").GetString());
     }
 
+    /// <summary>
+    /// An imported class-conditional model (OpenAI's format: 1,000 classes without names and without a null class)
+    /// generates by class index, with plain guidance by default; names, "all" and indices out of range are refused.
+    /// </summary>
+    [Fact]
+    public async Task AnImportedConditionalModelGeneratesByClassIndex()
+    {
+        using var f = new StudioFactory();
+        using var c = f.Client();
+        var run = Path.Combine(f.Workspace, "runs", "imagenet");
+        Noisette.Interop.GuidedDiffusionImport.ImportToRun(Fixtures.Path("guided-diffusion", "adm_tiny_cond.pt"), run,
+                                                          Fixtures.Path("guided-diffusion", "adm_tiny_cond.flags.json"));
+        var detail = await (await c.GetAsync("/api/runs/imagenet", Ct)).Json();
+        Assert.Equal(1000, detail.GetProperty("unnamedClasses").GetInt32());
+        Assert.False(detail.GetProperty("nullClass").GetBoolean());
+
+        foreach (var bad in new[] { "all", "cat", "1000", "-1" })
+        {
+            var refused = await c.PostAsync("/api/runs/imagenet/generate", StudioTestData.Form(("class", bad), ("steps", "2")), Ct);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            var error = await refused.Json();
+            Assert.Equal("class", error.GetProperty("field").GetString());
+            Assert.Contains("index from 0 to 999", error.GetProperty("error").GetString());
+        }
+        var batch = await (await c.PostAsync("/api/runs/imagenet/generate",
+            StudioTestData.Form(("class", "207"), ("count", "2"), ("steps", "2"), ("seed", "3")), Ct)).Json();
+        var images = batch.GetProperty("images").EnumerateArray().ToList();
+        Assert.Equal(2, images.Count);
+        var first = Path.Combine(run, images[0].GetProperty("path").GetString()!);
+        var text = PngText.Read(first);
+        Assert.Contains(text, kv => kv.Key == "noisette:class" && kv.Value == "207");
+        Assert.Contains(text, kv => kv.Key == "noisette:guidance" && kv.Value == "1");
+    }
+
     [Fact]
     public async Task GenerateStarRegenerateAndDownload()
     {
