@@ -363,10 +363,13 @@ public static class Endpoints
         });
     }
 
-    /// <summary>The class field of a generation: empty (no class), a class name of the run, or "all".</summary>
     private static string HeldElsewhere(string run) =>
         $"run '{run}' is being trained by another process (`noisette train` or `resume` in a terminal, or another studio); stop that first";
 
+    /// <summary>
+    /// The class field of a generation: empty (no class), a class name of the run, or "all"; for a model whose
+    /// classes have no names (an import), a class index.
+    /// </summary>
     private static IReadOnlyList<string> ClassChoice(FormFields f, RunCatalog runs, string run, int count)
     {
         var choice = f.Optional("class");
@@ -454,8 +457,7 @@ public static class Endpoints
             }
             else count = f.Int("count", 1, GenerationService.MaxCount, 4);
             var classes = ClassChoice(f, runs, Path.GetFileName(path), count);
-            // Guidance needs the null class; a model without one (an import) samples its classes plainly.
-            var guidance = f.OptionalDouble("guidance", 0, 20, minInclusive: true) ?? (runs.Detail(Path.GetFileName(path)).NullClass ? 2.0 : 1.0);
+            var guidance = f.OptionalDouble("guidance", 0, 20, minInclusive: true);   // unset: the model's default (LoadedModel.DefaultGuidance)
             var batch = await gen.GenerateAsync(path, new GenerateSettings(checkpoint, sampler, steps, eta, seed, count, classes, guidance),
                                                 req.HttpContext.RequestAborted);
             return Results.Json(batch);

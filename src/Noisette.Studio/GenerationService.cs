@@ -9,7 +9,7 @@ public sealed record GeneratedImage(string Path, string Url, long? Seed, long? S
                                     string Kind = "sample", string? Class = null, double? Guidance = null, double? Strength = null, string? Input = null);
 public sealed record GalleryBatch(string Folder, string Title, IReadOnlyList<GeneratedImage> Images);
 public sealed record GenerateSettings(string Checkpoint, string Sampler, int Steps, double Eta, long Seed, int Count,
-                                      IReadOnlyList<string>? Classes = null, double Guidance = 2.0, IReadOnlyList<long>? Seeds = null);
+                                      IReadOnlyList<string>? Classes = null, double? Guidance = null, IReadOnlyList<long>? Seeds = null);
 public sealed record EditSettings(string Checkpoint, string Sampler, int Steps, double Eta, long Seed, int Count, double Strength);
 public sealed record InpaintSettings(string Checkpoint, string Sampler, int Steps, double Eta, long Seed, int Count, int Jumps, int JumpLength);
 public sealed record RegenerateResult(string Favourite, GeneratedImage Image, bool SameBytes, string Message);
@@ -38,7 +38,7 @@ public sealed class GenerationService : IDisposable
                 var request = new SampleRequest
                 {
                     Count = s.Count, Seed = s.Seed, Seeds = s.Seeds, Sampler = s.Sampler, Steps = s.Steps, Eta = s.Eta,
-                    Classes = s.Classes ?? [], Guidance = s.Guidance,
+                    Classes = s.Classes ?? [], Guidance = s.Guidance ?? model.DefaultGuidance,
                 };
                 SamplePipeline.ResolveClasses(model, request.Classes);   // an unknown class fails before anything is written
                 SamplePipeline.Run(model, request, outDir);

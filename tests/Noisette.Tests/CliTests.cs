@@ -9,7 +9,7 @@ public class CliTests
     private static string DemoImages => Path.Combine(Fixtures.Path(), "..", "..", "data", "demo", "letters-A");
 
     /// <summary>A data folder with the first <paramref name="count"/> demo glyphs.</summary>
-    private static TestData.TempDir GlyphFolder(int count)
+    internal static TestData.TempDir GlyphFolder(int count)
     {
         var dir = new TestData.TempDir();
         foreach (var f in Directory.GetFiles(DemoImages, "*.png").Order(StringComparer.Ordinal).Take(count))
@@ -33,7 +33,7 @@ public class CliTests
 
     private static int Run(params string[] args) => Noisette.Cli.Cli.Run(args);
 
-    private static readonly string[] Quick = ["--preset", "tiny", "--batch", "4", "--threads", "1"];
+    internal static readonly string[] Quick = ["--preset", "tiny", "--batch", "4", "--threads", "1"];
 
     [Fact]
     public void TrainThenSampleWritesValidPngs()

@@ -28,11 +28,11 @@ public static class OutputFolder
     /// A fresh temporary folder beside <paramref name="finalFolder"/>. What an earlier, interrupted write of the same
     /// folder left beside it (a half-filled temp folder) is removed first; it held only files this command wrote.
     /// </summary>
-    public static string CreateTemp(string finalFolder, Action<string>? report = null)
+    public static string CreateTemp(string finalFolder)
     {
         var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(finalFolder));
         var name = Path.GetFileName(full);
-        AtomicFile.RecoverDirectories(Path.GetDirectoryName(full)!, n => n == name, (message, _) => report?.Invoke(message));
+        AtomicFile.RecoverDirectories(Path.GetDirectoryName(full)!, n => n == name);
         var temp = AtomicFile.LeftoverPath(finalFolder, AtomicFile.TempSuffix);
         Directory.CreateDirectory(temp);       // its parent too
         return temp;

@@ -82,7 +82,7 @@ internal sealed class Downsample : nn.Module<Tensor, Tensor>
 /// </summary>
 /// <remarks>
 /// With the convolution, the two are computed together at the input's resolution (<see cref="UpsampledConvolution"/>):
-/// the same function, in 4/9 of the multiply-adds and without the upsampled intermediate.
+/// the same function, in about 4/9 of the multiply-adds and without the upsampled intermediate.
 /// </remarks>
 internal sealed class Upsample : nn.Module<Tensor, Tensor>
 {

@@ -5,16 +5,9 @@ namespace Noisette.Tests.IO;
 /// <summary>One training per run folder: the claim, its release, and what `train` and `resume` do when it is taken.</summary>
 public class RunLockTests
 {
-    private static readonly string[] Quick = ["--preset", "tiny", "--batch", "4", "--threads", "1"];
+    private static string[] Quick => CliTests.Quick;
 
-    private static TestData.TempDir GlyphFolder(int count)
-    {
-        var dir = new TestData.TempDir();
-        var demo = Path.Combine(Fixtures.Path(), "..", "..", "data", "demo", "letters-A");
-        foreach (var f in Directory.GetFiles(demo, "*.png").Order(StringComparer.Ordinal).Take(count))
-            File.Copy(f, Path.Combine(dir.Path, Path.GetFileName(f)));
-        return dir;
-    }
+    private static TestData.TempDir GlyphFolder(int count) => CliTests.GlyphFolder(count);
 
     private static string[] Names(string dir) =>
         Directory.EnumerateFileSystemEntries(dir).Select(p => Path.GetFileName(p)).Order(StringComparer.Ordinal).ToArray();
