@@ -20,6 +20,8 @@ public sealed record EditRequest
     /// <summary>For a class-conditional model: the class to steer towards, and the guidance scale.</summary>
     public string? Class { get; init; }
     public double Guidance { get; init; } = 2.0;
+    /// <summary>Regeneration: make the one image (<see cref="Count"/> 1) as this slot of a batch of copies of it (see <see cref="SampleRequest.Slot"/>).</summary>
+    public BatchSlot? Slot { get; init; }
 }
 
 /// <summary>
@@ -109,8 +111,12 @@ public static class Edit
         int steps = Generation.ResolvedSteps(sampler, options, model.Diffusion.T);
         var seeds = Enumerable.Range(0, request.Count).Select(i => request.Seed + i).ToArray();
         int calls = NetworkCalls(sampler, options with { Steps = steps }, model.Diffusion, request.Strength);
-        var images = Images(model.Denoiser(request.Class, request.Guidance), sampler, options with { Steps = steps }, input, request.Strength, seeds,
-                            request.BatchSize, progress, preview);
+        if (request.Slot is not null && request.Count != 1) throw new ArgumentException("a batch slot makes exactly one image", nameof(request));
+        var images = request.Slot is { } slot
+            ? [Images(model.Denoiser(request.Class, request.Guidance), sampler, options with { Steps = steps }, input, request.Strength,
+                      slot.Copies(seeds[0]), slot.Size, Generation.AsOne(progress), preview)[slot.Index]]
+            : Images(model.Denoiser(request.Class, request.Guidance), sampler, options with { Steps = steps }, input, request.Strength, seeds,
+                     request.BatchSize, progress, preview);
         var cfg = model.Model.Config;
         Directory.CreateDirectory(outDir);
         var files = new List<string>();
@@ -125,6 +131,7 @@ public static class Edit
                 NetworkCalls = calls,
                 Input = inputPath,
                 InputSha256 = Provenance.FileSha256(inputPath),
+                Batch = request.Slot ?? BatchSlot.Of(i, seeds.Length, request.BatchSize),
             };
             var path = Path.Combine(outDir, $"edit-{stem}-s{request.Strength.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}-" +
                                             SamplePipeline.FileName(sampler.Name, model.State.Step, seeds[i]));

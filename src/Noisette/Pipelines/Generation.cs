@@ -16,7 +16,8 @@ public readonly record struct GenerationPreview(int FirstImage, int Step, int St
 
 /// <summary>
 /// Generation: a denoiser plus a sampler plus image output. Image i of a request is drawn from seed + i alone,
-/// so the same seed gives the same picture whatever the batch size.
+/// so the same seed gives the same picture whatever the batch size, up to the last bits of the arithmetic (which
+/// depend on the batch's size and the image's slot in it, <see cref="BatchSlot"/>).
 /// </summary>
 public static class Generation
 {
@@ -64,6 +65,13 @@ public static class Generation
         }
         return result;
     }
+
+    /// <summary>
+    /// Progress of a batch computed to make one image (<see cref="BatchSlot"/>): reported as that one image, done when
+    /// the batch is.
+    /// </summary>
+    public static Action<int, int>? AsOne(Action<int, int>? progress) =>
+        progress is null ? null : (done, total) => progress(done == total ? 1 : 0, 1);
 
     /// <summary>
     /// The number of steps asked of a sampler with these options (its default when Steps is 0): what provenance

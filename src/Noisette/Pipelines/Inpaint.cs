@@ -24,6 +24,8 @@ public sealed record InpaintRequest
     /// <summary>For a class-conditional model: the class to steer towards, and the guidance scale.</summary>
     public string? Class { get; init; }
     public double Guidance { get; init; } = 2.0;
+    /// <summary>Regeneration: make the one image (<see cref="Count"/> 1) as this slot of a batch of copies of it (see <see cref="SampleRequest.Slot"/>).</summary>
+    public BatchSlot? Slot { get; init; }
 }
 
 /// <summary>
@@ -158,8 +160,12 @@ public static class Inpaint
         int steps = Generation.ResolvedSteps(sampler, options, model.Diffusion.T);
         var seeds = Enumerable.Range(0, request.Count).Select(i => request.Seed + i).ToArray();
         int calls = NetworkCalls(sampler, options with { Steps = steps }, model.Diffusion, request.Jumps, request.JumpLength);
-        var images = Images(model.Denoiser(request.Class, request.Guidance), sampler, options with { Steps = steps }, input, mask, request.Jumps, request.JumpLength,
-                            seeds, request.BatchSize, progress, preview);
+        if (request.Slot is not null && request.Count != 1) throw new ArgumentException("a batch slot makes exactly one image", nameof(request));
+        var images = request.Slot is { } slot
+            ? [Images(model.Denoiser(request.Class, request.Guidance), sampler, options with { Steps = steps }, input, mask, request.Jumps, request.JumpLength,
+                      slot.Copies(seeds[0]), slot.Size, Generation.AsOne(progress), preview)[slot.Index]]
+            : Images(model.Denoiser(request.Class, request.Guidance), sampler, options with { Steps = steps }, input, mask, request.Jumps, request.JumpLength,
+                     seeds, request.BatchSize, progress, preview);
         var cfg = model.Model.Config;
         Directory.CreateDirectory(outDir);
         var files = new List<string>();
@@ -177,6 +183,7 @@ public static class Inpaint
                 MaskSha256 = Provenance.FileSha256(maskPath),
                 Jumps = request.Jumps,
                 JumpLength = request.JumpLength,
+                Batch = request.Slot ?? BatchSlot.Of(i, seeds.Length, request.BatchSize),
             };
             var path = Path.Combine(outDir, $"inpaint-{stem}-" + SamplePipeline.FileName(sampler.Name, model.State.Step, seeds[i]));
             PngWriter.Write(path, new PlanarImage(cfg.InChannels, cfg.ImageSize, cfg.ImageSize, images[i]), provenance.ToText());

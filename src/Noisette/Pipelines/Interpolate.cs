@@ -16,6 +16,8 @@ public sealed record InterpolateRequest
     public int BatchSize { get; init; } = 16;
     /// <summary>Only this frame (0-based), without the strip: how a frame is made again from its provenance.</summary>
     public int? Frame { get; init; }
+    /// <summary>With <see cref="Frame"/>: make it as this slot of a batch of copies of it (see <see cref="SampleRequest.Slot"/>).</summary>
+    public BatchSlot? Slot { get; init; }
 }
 
 /// <summary>
@@ -78,9 +80,13 @@ public static class Interpolate
         if (request.Steps < 0) throw new NoisetteInputException($"--steps must not be negative, got {request.Steps}");
         var options = new SamplerOptions { Steps = request.Steps };
         int steps = Generation.ResolvedSteps(sampler, options, model.Diffusion.T);
+        if (request.Slot is not null && request.Frame is null) throw new ArgumentException("a batch slot makes exactly one frame", nameof(request));
         var indices = request.Frame is { } only ? [only] : Enumerable.Range(0, request.Frames).ToArray();
-        var images = Images(model.Denoiser(), sampler, options with { Steps = steps }, request.SeedA, request.SeedB, request.Frames,
-                            request.BatchSize, progress, preview, indices);
+        var images = request.Slot is { } slot
+            ? [Images(model.Denoiser(), sampler, options with { Steps = steps }, request.SeedA, request.SeedB, request.Frames,
+                      slot.Size, Generation.AsOne(progress), preview, slot.Copies(indices[0]))[slot.Index]]
+            : Images(model.Denoiser(), sampler, options with { Steps = steps }, request.SeedA, request.SeedB, request.Frames,
+                     request.BatchSize, progress, preview, indices);
         var cfg = model.Model.Config;
         Directory.CreateDirectory(outDir);
         var common = Provenance.For(model, Provenance.Interpolate, sampler.Name, steps, 0, request.SeedA) with
@@ -94,7 +100,8 @@ public static class Interpolate
         for (int i = 0; i < planar.Count; i++)
         {
             var path = Path.Combine(outDir, FrameFileName(sampler.Name, model.State.Step, request.SeedA, request.SeedB, indices[i]));
-            PngWriter.Write(path, planar[i], (common with { Frame = indices[i] }).ToText());
+            var batch = request.Slot ?? BatchSlot.Of(i, indices.Length, request.BatchSize);
+            PngWriter.Write(path, planar[i], (common with { Frame = indices[i], Batch = batch }).ToText());
             files.Add(path);
         }
         if (request.Frame is not null) return new Result(files, null);

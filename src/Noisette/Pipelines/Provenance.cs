@@ -46,6 +46,11 @@ public sealed record Provenance
     /// <summary>The classes (rows) of a contact sheet, comma-separated.</summary>
     public string? Classes { get; init; }
     public int? Frames { get; init; }
+    /// <summary>
+    /// The batch the image was made in and its slot (see <see cref="BatchSlot"/>): regeneration computes a batch of the
+    /// same size so that the bytes come out the same. Written only for batches of more than one image.
+    /// </summary>
+    public BatchSlot Batch { get; init; } = BatchSlot.Alone;
     /// <summary>The precision the network ran in: fp32 (the default, not written) or bf16/fp16.</summary>
     public string Precision { get; init; } = "fp32";
     public string Version { get; init; } = Noisette.Version.Current;
@@ -82,6 +87,11 @@ public sealed record Provenance
         if (Class is not null) d[Prefix + "class"] = Class;
         if (Guidance is { } g) d[Prefix + "guidance"] = F(g);
         if (Classes is not null) d[Prefix + "classes"] = Classes;
+        if (Batch.Size > 1)
+        {
+            d[Prefix + "batch_size"] = F(Batch.Size);
+            d[Prefix + "batch_index"] = F(Batch.Index);
+        }
         if (Precision != "fp32") d[Prefix + "precision"] = Precision;
         d[Prefix + "version"] = Version;
         return d;
@@ -131,6 +141,7 @@ public sealed record Provenance
             Class = Opt("class"),
             Guidance = Opt("guidance") is { } g ? Double("guidance", g) : null,
             Classes = Opt("classes"),
+            Batch = new BatchSlot(OptInt("batch_size") ?? 1, OptInt("batch_index") ?? 0),
             Precision = Opt("precision") ?? "fp32",
             Version = Opt("version") ?? "",
         };

@@ -4,8 +4,9 @@ using Noisette.Training;
 namespace Noisette.Pipelines;
 
 /// <summary>
-/// Makes an output again from the provenance in its PNG: the same run, checkpoint, weights, precision, sampler settings
-/// and seed give the same bytes. Samples always regenerate; edits and inpaintings do while their input files are
+/// Makes an output again from the provenance in its PNG: the same run, checkpoint, weights, precision, sampler settings,
+/// seed and batch slot give the same bytes. An image that was made in a batch of N is computed again in a batch of N
+/// copies of it, at its slot (see <see cref="BatchSlot"/>), so making it again costs a batch's time. Samples always regenerate; edits and inpaintings do while their input files are
 /// unchanged. A provenance that lacks a setting is refused rather than guessed, since a guess would not give the same
 /// image. Interpolation frames regenerate too (they record both seeds, the frame count and their index); contact
 /// sheets and interpolation strips do not: their single images carry their own provenance. The CLI (<c>sample --from-png</c>) and the studio ("Make again") both come through here.
@@ -24,6 +25,9 @@ public static class Regenerate
                                            PrecisionSupport.Parse(p.Precision));
         return Run(model, p, outDir ?? Path.Combine(model.Run.Root, "generated"), png, progress);
     }
+
+    /// <summary>The largest batch an image is made again in (see <see cref="BatchSlot"/>); a larger one in a PNG is refused.</summary>
+    public const int MaxBatch = 1024;
 
     /// <summary>Whether the provenance names the averaged (EMA) weights rather than the raw ones.</summary>
     public static bool UsesEma(Provenance p) => p.Weights != "model";
@@ -49,6 +53,10 @@ public static class Regenerate
             if (frame < 0 || frame >= frames)
                 throw new NoisetteInputException($"'{source}': frame {frame} is outside the {frames} frames of its interpolation");
         }
+        p.Batch.Check(source);
+        if (p.Batch.Size > MaxBatch)
+            throw new NoisetteInputException($"'{source}' says it was made in a batch of {p.Batch.Size} images; making it again would compute " +
+                                             $"that many, and Noisette makes again images of batches up to {MaxBatch}");
         if (p.Kind == Provenance.Edit)
         {
             if (p.Strength is null) throw Missing("strength");
@@ -105,18 +113,18 @@ public static class Regenerate
             Provenance.Edit => Edit.ToFolder(model, new EditRequest
             {
                 ImagePath = p.Input!, Strength = p.Strength!.Value, Seed = p.Seed, Sampler = p.Sampler, Steps = p.Steps, Eta = p.Eta,
-                BatchSize = 1, Class = p.Class, Guidance = guidance,
+                BatchSize = 1, Class = p.Class, Guidance = guidance, Slot = p.Batch,
             }, outDir, progress),
             Provenance.Interpolate => InterpolateFrame(model, p, outDir, source, progress),
             Provenance.Inpaint => Inpaint.ToFolder(model, new InpaintRequest
             {
                 ImagePath = p.Input!, MaskPath = p.Mask!, Seed = p.Seed, Sampler = p.Sampler, Steps = p.Steps, Eta = p.Eta,
-                Jumps = p.Jumps!.Value, JumpLength = p.JumpLength!.Value, BatchSize = 1, Class = p.Class, Guidance = guidance,
+                Jumps = p.Jumps!.Value, JumpLength = p.JumpLength!.Value, BatchSize = 1, Class = p.Class, Guidance = guidance, Slot = p.Batch,
             }, outDir, progress),
             _ => SamplePipeline.Run(model, new SampleRequest
             {
                 Seeds = [p.Seed], Sampler = p.Sampler, Steps = p.Steps, Eta = p.Eta, BatchSize = 1,
-                Classes = p.Class is null ? [] : [p.Class], Guidance = guidance,
+                Classes = p.Class is null ? [] : [p.Class], Guidance = guidance, Slot = p.Batch,
             }, outDir, progress),
         };
     }
@@ -126,7 +134,7 @@ public static class Regenerate
         var (a, b, frames, frame) = InterpolationFrame(p, source);
         var result = Interpolate.ToFolder(model, new InterpolateRequest
         {
-            SeedA = a, SeedB = b, Frames = frames, Frame = frame, Sampler = p.Sampler, Steps = p.Steps, BatchSize = 1,
+            SeedA = a, SeedB = b, Frames = frames, Frame = frame, Sampler = p.Sampler, Steps = p.Steps, BatchSize = 1, Slot = p.Batch,
         }, outDir, progress);
         return new SamplePipeline.Result(result.Frames, null);
     }

@@ -28,6 +28,12 @@ public sealed record SampleRequest
     /// (<see cref="LoadedModel.DefaultGuidance"/> is the right default for each model).
     /// </summary>
     public double Guidance { get; init; } = 2.0;
+    /// <summary>
+    /// Regeneration: make the one image of this request as slot <see cref="BatchSlot.Index"/> of a batch of
+    /// <see cref="BatchSlot.Size"/> copies of it (<see cref="BatchSize"/> is then unused), so that it comes out byte
+    /// for byte as it did in its original batch.
+    /// </summary>
+    public BatchSlot? Slot { get; init; }
 
     public IReadOnlyList<long> ResolvedSeeds => Seeds ?? Enumerable.Range(0, Count).Select(i => Seed + i).ToArray();
 }
@@ -58,7 +64,14 @@ public static class SamplePipeline
         if (classes.Count == 0) model.CheckUnconditional();
         double guidance = model.Model.IsConditional ? (classes.Count > 0 ? model.CheckGuidance(request.Guidance) : request.Guidance) : 1.0;
         var denoiser = new Denoiser(model.Model, model.Diffusion) { GuidanceScale = guidance };
-        var images = Generation.Sample(denoiser, sampler, options, seeds, request.BatchSize, progress, labels, preview);
+        List<byte[]> images;
+        if (request.Slot is { } slot)
+        {
+            if (seeds.Count != 1) throw new ArgumentException("a batch slot makes exactly one image", nameof(request));
+            images = [Generation.Sample(denoiser, sampler, options, slot.Copies(seeds[0]), slot.Size, Generation.AsOne(progress),
+                                        labels is null ? null : slot.Copies(labels[0]), preview)[slot.Index]];
+        }
+        else images = Generation.Sample(denoiser, sampler, options, seeds, request.BatchSize, progress, labels, preview);
         var cfg = model.Model.Config;
         Directory.CreateDirectory(outDir);
         var files = new List<string>();
@@ -68,7 +81,8 @@ public static class SamplePipeline
             string? cls = labels is null ? null : model.ClassName(labels[i]);
             var path = Path.Combine(outDir, FileName(sampler.Name, model.State.Step, seeds[i], cls));
             var p = Pipelines.Provenance.For(model, Pipelines.Provenance.Sample, sampler.Name, steps, request.Eta, seeds[i])
-                with { NetworkCalls = calls, Class = cls, Guidance = cls is null ? null : guidance };
+                with { NetworkCalls = calls, Class = cls, Guidance = cls is null ? null : guidance,
+                       Batch = request.Slot ?? BatchSlot.Of(i, seeds.Count, request.BatchSize) };
             PngWriter.Write(path, planar[i], p.ToText());
             files.Add(path);
         }
