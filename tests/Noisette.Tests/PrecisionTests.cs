@@ -11,9 +11,9 @@ namespace Noisette.Tests;
 
 /// <summary>
 /// Mixed precision: bf16 must not cost quality, and its checkpoints are the same float32 files as fp32's. Run alone:
-/// the quality guard compares two 300-step trainings, which draw their noise from libtorch's process-wide generator
-/// with its process-wide thread count; a test beside them that draws numbers or sets the threads changes their
-/// course (measured: 1.3% apart alone, 5.4% once in a parallel run).
+/// the quality guard compares two 300-step trainings at libtorch's process-wide thread count, which a test beside them
+/// may set (measured: 1.3% apart alone, 5.4% once in a parallel run, when trainings still drew from the process-wide
+/// generator too).
 /// </summary>
 [Collection(RunsAlone.Name)]
 public class PrecisionTests

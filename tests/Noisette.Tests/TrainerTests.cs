@@ -49,6 +49,51 @@ public class TrainerTests
         }
     }
 
+    /// <summary>
+    /// A training draws its timesteps, noise and dropout masks from its own generator: another thread drawing from,
+    /// and even reseeding, libtorch's process-wide generator all through the steps leaves its weights bit for bit the
+    /// same. (The initial weights come from the process-wide generator, seeded under the lock every Noisette network
+    /// construction takes; the other thread starts once they exist.)
+    /// </summary>
+    [Fact]
+    public void OtherDrawsFromTheProcessWideGeneratorLeaveATrainingAlone()
+    {
+        var images = TestData.Bars(24);
+        var config = TestData.TinyConfig(6, 6) with { Model = TestData.TinyConfig(6, 6).Model with { Dropout = 0.3 } };
+        Dictionary<string, float[]> Train(TrainingConfig cfg, bool disturbed)
+        {
+            using var dir = new TestData.TempDir();
+            using var done = new CancellationTokenSource();
+            var other = new Thread(() =>
+            {
+                while (!done.IsCancellationRequested)
+                {
+                    random.manual_seed(12345);
+                    using var r = randn(257);
+                }
+            });
+            try
+            {
+                using var t = Trainer.Start(cfg, new RunFolder(dir.Path), images, TestData.Info());
+                if (disturbed) other.Start();
+                Assert.Equal(TrainingOutcome.Completed, t.Train(CancellationToken.None));
+                return Snapshot(t);
+            }
+            finally
+            {
+                done.Cancel();
+                if (other.IsAlive) other.Join();
+            }
+        }
+        var quiet = Train(config, disturbed: false);
+        var disturbedRun = Train(config, disturbed: true);
+        foreach (var (name, values) in quiet)
+            Assert.True(values.AsSpan().SequenceEqual(disturbedRun[name]), $"{name} moved with the other thread's draws");
+        // The dropout masks were drawn (and mattered): without dropout the same run ends elsewhere.
+        var noDropout = Train(config with { Model = config.Model with { Dropout = 0 } }, disturbed: false);
+        Assert.Contains(quiet, kv => !kv.Value.AsSpan().SequenceEqual(noDropout[kv.Key]));
+    }
+
     [Fact]
     public void LossFallsOnATinySet()
     {

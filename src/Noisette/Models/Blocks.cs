@@ -126,7 +126,7 @@ internal sealed class ResBlock : nn.Module<Tensor, Tensor>, IEmbedLayer
         else if (down) { h_upd = new Downsample(channels, false, channels); x_upd = new Downsample(channels, false, channels); }
         emb_layers = nn.Sequential(("0", nn.SiLU()), ("1", nn.Linear(embChannels, useScaleShiftNorm ? 2 * outChannels : outChannels)));
         out_layers = nn.Sequential(
-            ("0", Layers.Norm(outChannels, groups)), ("1", nn.SiLU()), ("2", nn.Dropout(dropout)),
+            ("0", Layers.Norm(outChannels, groups)), ("1", nn.SiLU()), ("2", new GeneratorDropout(dropout)),
             ("3", Layers.Zero(nn.Conv2d(outChannels, outChannels, 3, padding: 1))));
         skip_connection = outChannels == channels ? nn.Identity() : nn.Conv2d(channels, outChannels, 1);
         var inputs = in_layers.children().Cast<nn.Module<Tensor, Tensor>>().ToArray();

@@ -20,76 +20,106 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
 
     public UNetConfig Config { get; }
 
+    private static readonly Lock Construction = new();
+
+    /// <summary>
+    /// A new network whose initial weights follow from <paramref name="seed"/> alone, even while other threads build
+    /// networks: the seed and the construction happen under one lock. It seeds libtorch's process-wide generator.
+    /// </summary>
+    public static UNet Seeded(UNetConfig config, long seed)
+    {
+        lock (Construction)
+        {
+            random.manual_seed(seed);
+            return new UNet(config);
+        }
+    }
+
+    /// <summary>
+    /// Makes the dropout layers (of this network only) draw their masks from <paramref name="generator"/>; null
+    /// goes back to libtorch's process-wide generator.
+    /// </summary>
+    public void DrawFrom(Generator? generator)
+    {
+        foreach (var m in modules())
+            if (m is GeneratorDropout d) d.Generator = generator;
+    }
+
     public UNet(UNetConfig config) : base(nameof(UNet))
     {
-        config.Validate();
-        Config = config;
-        int mc = config.BaseChannels, ted = mc * 4, groups = config.NormGroups;
-        var attnLevels = config.AttentionLevels();
-        bool conv = true;
-
-        timeInput = nn.Linear(mc, ted);
-        time_embed = nn.Sequential(("0", timeInput), ("1", nn.SiLU()), ("2", nn.Linear(ted, ted)));
-        if (config.NumClasses > 0)
+        // Initialising weights draws from libtorch's process-wide generator; one construction at a time keeps a
+        // seeded one (Seeded) from being interleaved with another's draws.
+        lock (Construction)
         {
-            label_emb = nn.Embedding(config.NumClasses + (config.NullClass ? 1 : 0), ted);
-            using (no_grad()) label_emb.weight!.normal_(0, 1);
-        }
+            config.Validate();
+            Config = config;
+            int mc = config.BaseChannels, ted = mc * 4, groups = config.NormGroups;
+            var attnLevels = config.AttentionLevels();
+            bool conv = true;
 
-        ResBlock Res(int cin, int cout, bool up = false, bool down = false) =>
-            new(cin, ted, config.Dropout, cout, groups, config.UseScaleShiftNorm, up, down);
-        AttentionBlock Attn(int ch, int heads) => new(ch, heads, config.HeadChannels, groups, config.NewAttentionOrder);
-
-        int ch = (int)(config.ChannelMultipliers[0] * mc), inputCh = ch;
-        input_blocks = new ModuleList<EmbedSequential>(new EmbedSequential(nn.Conv2d(config.InChannels, ch, 3, padding: 1)));
-        var skips = new Stack<int>();
-        skips.Push(ch);
-        int levels = config.ChannelMultipliers.Length;
-        for (int level = 0; level < levels; level++)
-        {
-            int outCh = (int)(config.ChannelMultipliers[level] * mc);
-            for (int i = 0; i < config.ResBlocksPerLevel; i++)
+            timeInput = nn.Linear(mc, ted);
+            time_embed = nn.Sequential(("0", timeInput), ("1", nn.SiLU()), ("2", nn.Linear(ted, ted)));
+            if (config.NumClasses > 0)
             {
-                var layers = new List<nn.Module> { Res(ch, outCh) };
-                ch = outCh;
-                if (attnLevels.Contains(level)) layers.Add(Attn(ch, config.NumHeads));
-                input_blocks.Add(new EmbedSequential([.. layers]));
-                skips.Push(ch);
+                label_emb = nn.Embedding(config.NumClasses + (config.NullClass ? 1 : 0), ted);
+                using (no_grad()) label_emb.weight!.normal_(0, 1);
             }
-            if (level != levels - 1)
+
+            ResBlock Res(int cin, int cout, bool up = false, bool down = false) =>
+                new(cin, ted, config.Dropout, cout, groups, config.UseScaleShiftNorm, up, down);
+            AttentionBlock Attn(int ch, int heads) => new(ch, heads, config.HeadChannels, groups, config.NewAttentionOrder);
+
+            int ch = (int)(config.ChannelMultipliers[0] * mc), inputCh = ch;
+            input_blocks = new ModuleList<EmbedSequential>(new EmbedSequential(nn.Conv2d(config.InChannels, ch, 3, padding: 1)));
+            var skips = new Stack<int>();
+            skips.Push(ch);
+            int levels = config.ChannelMultipliers.Length;
+            for (int level = 0; level < levels; level++)
             {
-                input_blocks.Add(new EmbedSequential(config.ResBlockUpDown ? Res(ch, ch, down: true) : new Downsample(ch, conv, ch)));
-                skips.Push(ch);
+                int outCh = (int)(config.ChannelMultipliers[level] * mc);
+                for (int i = 0; i < config.ResBlocksPerLevel; i++)
+                {
+                    var layers = new List<nn.Module> { Res(ch, outCh) };
+                    ch = outCh;
+                    if (attnLevels.Contains(level)) layers.Add(Attn(ch, config.NumHeads));
+                    input_blocks.Add(new EmbedSequential([.. layers]));
+                    skips.Push(ch);
+                }
+                if (level != levels - 1)
+                {
+                    input_blocks.Add(new EmbedSequential(config.ResBlockUpDown ? Res(ch, ch, down: true) : new Downsample(ch, conv, ch)));
+                    skips.Push(ch);
+                }
             }
-        }
 
-        middle_block = new EmbedSequential(Res(ch, ch), Attn(ch, config.NumHeads), Res(ch, ch));
+            middle_block = new EmbedSequential(Res(ch, ch), Attn(ch, config.NumHeads), Res(ch, ch));
 
-        int upHeads = config.NumHeadsUpsample > 0 ? config.NumHeadsUpsample : config.NumHeads;
-        output_blocks = new ModuleList<EmbedSequential>();
-        for (int level = levels - 1; level >= 0; level--)
-        {
-            int outCh = (int)(config.ChannelMultipliers[level] * mc);
-            for (int i = 0; i <= config.ResBlocksPerLevel; i++)
+            int upHeads = config.NumHeadsUpsample > 0 ? config.NumHeadsUpsample : config.NumHeads;
+            output_blocks = new ModuleList<EmbedSequential>();
+            for (int level = levels - 1; level >= 0; level--)
             {
-                var layers = new List<nn.Module> { Res(ch + skips.Pop(), outCh) };
-                ch = outCh;
-                if (attnLevels.Contains(level)) layers.Add(Attn(ch, upHeads));
-                if (level > 0 && i == config.ResBlocksPerLevel)
-                    layers.Add(config.ResBlockUpDown ? Res(ch, ch, up: true) : new Upsample(ch, conv, ch));
-                output_blocks.Add(new EmbedSequential([.. layers]));
+                int outCh = (int)(config.ChannelMultipliers[level] * mc);
+                for (int i = 0; i <= config.ResBlocksPerLevel; i++)
+                {
+                    var layers = new List<nn.Module> { Res(ch + skips.Pop(), outCh) };
+                    ch = outCh;
+                    if (attnLevels.Contains(level)) layers.Add(Attn(ch, upHeads));
+                    if (level > 0 && i == config.ResBlocksPerLevel)
+                        layers.Add(config.ResBlockUpDown ? Res(ch, ch, up: true) : new Upsample(ch, conv, ch));
+                    output_blocks.Add(new EmbedSequential([.. layers]));
+                }
             }
+
+            @out = nn.Sequential(("0", Layers.Norm(ch, groups)), ("1", nn.SiLU()),
+                                 ("2", Layers.Zero(nn.Conv2d(inputCh, config.ResolvedOutChannels, 3, padding: 1))));
+
+            register_module("time_embed", time_embed);
+            if (label_emb is not null) register_module("label_emb", label_emb);
+            register_module("input_blocks", input_blocks);
+            register_module("middle_block", middle_block);
+            register_module("output_blocks", output_blocks);
+            register_module("out", @out);
         }
-
-        @out = nn.Sequential(("0", Layers.Norm(ch, groups)), ("1", nn.SiLU()),
-                             ("2", Layers.Zero(nn.Conv2d(inputCh, config.ResolvedOutChannels, 3, padding: 1))));
-
-        register_module("time_embed", time_embed);
-        if (label_emb is not null) register_module("label_emb", label_emb);
-        register_module("input_blocks", input_blocks);
-        register_module("middle_block", middle_block);
-        register_module("output_blocks", output_blocks);
-        register_module("out", @out);
     }
 
     /// <summary>Unconditional forward pass: x (B,C,H,W) and integer timesteps t (B).</summary>

@@ -165,10 +165,6 @@ public static class TorchRuntime
         if (processors == 0 || cores.Count == 0 || cores.Count >= processors) return 1;
         return Math.Max(1, processors / cores.Count);
     }
-
-    /// <summary>Seeds libtorch's global generator (dropout and any unseeded draw) for one step.</summary>
-    public static void SeedStep(long runSeed, long step) =>
-        random.manual_seed((long)(Training.DataOrder.Mix(runSeed, step) >> 1));
 }
 
 /// <summary>What a process will compute, for <see cref="TorchRuntime.PrepareProcess"/>.</summary>

@@ -75,8 +75,7 @@ public sealed class Trainer : IDisposable
         TorchRuntime.ConfigureThreads(config.Threads);
         Diffusion = new GaussianDiffusion(config.Diffusion);
 
-        random.manual_seed(config.Seed);
-        Model = new UNet(config.Model);
+        Model = UNet.Seeded(config.Model, config.Seed);
         Model.to(Device);
         var emaModel = new UNet(config.Model);
         emaModel.to(Device);
@@ -86,6 +85,12 @@ public sealed class Trainer : IDisposable
         if (Precision != Precision.Fp32)
             lowPrecision = new LowPrecisionCopy(Model, parameters, PrecisionSupport.ScalarTypeOf(Precision), Device);
         if (Precision == Precision.Fp16) lossScaler = new LossScaler();
+        // Every random draw of a step (timesteps, noise, label dropout, dropout masks) comes from the run's own
+        // generator, reseeded per step: not from libtorch's process-wide one, which anything else in the process may
+        // draw from at the same moment.
+        stepRandom = new Generator((ulong)config.Seed, Device);
+        Model.DrawFrom(stepRandom);
+        lowPrecision?.Model.DrawFrom(stepRandom);
         Config = config with { Precision = Precision };
     }
 
@@ -207,12 +212,12 @@ public sealed class Trainer : IDisposable
             double lr = cfg.LearningRateAt(Step);
             using (var scope = NewDisposeScope())
             {
-                TorchRuntime.SeedStep(cfg.Seed, Step);
+                stepRandom.manual_seed(StepSeed(cfg.Seed, Step));
                 // The step's timesteps and noise are drawn for the whole effective batch first, so that accumulating
                 // k micro-batches of B images computes the same update as one batch of k·B (up to rounding).
                 int images = cfg.ImagesPerStep;
-                var tAll = randint(0, Diffusion.T, [images], dtype: int64, device: Device);
-                var noiseAll = randn([images, train.Channels, train.ImageSize, train.ImageSize], dtype: float32, device: Device);
+                var tAll = randint(0, Diffusion.T, [images], dtype: int64, device: Device, generator: stepRandom);
+                var noiseAll = randn([images, train.Channels, train.ImageSize, train.ImageSize], dtype: float32, device: Device, generator: stepRandom);
                 for (int micro = 0; micro < cfg.GradAccumulation; micro++)
                 {
                     using var batch = loader.Next();
@@ -279,8 +284,11 @@ public sealed class Trainer : IDisposable
     private Tensor? Labels(Tensor? labels)
     {
         if (labels is null || !Model.IsConditional) return null;
-        return LabelDropout.Apply(labels.to(Device), Config.ClassDropout, Model.NullLabel);
+        return LabelDropout.Apply(labels.to(Device), Config.ClassDropout, Model.NullLabel, stepRandom);
     }
+
+    /// <summary>The seed of a step's random draws: a mix of the run's seed and the step, so a resumed run draws the same.</summary>
+    private static long StepSeed(long runSeed, long step) => (long)(DataOrder.Mix(runSeed, step) >> 1);
 
     private TrainingProgress Report(double loss, double lr, double ips) => new()
     {
@@ -354,6 +362,7 @@ public sealed class Trainer : IDisposable
     }
 
     private RunLock? heldLock;
+    private readonly Generator stepRandom;
 
     public void Dispose()
     {
@@ -363,6 +372,7 @@ public sealed class Trainer : IDisposable
         lowPrecision?.Dispose();
         Model.Dispose();
         parameters.Dispose();
+        stepRandom.Dispose();
         heldLock?.Dispose();
     }
 }

@@ -27,14 +27,17 @@ public sealed record TrainingEstimate(string Preset, int Batch, double SecondsPe
         using var low = precision == Precision.Fp32 ? null : new LowPrecisionCopy(model, parameters, PrecisionSupport.ScalarTypeOf(precision), device);
         var network = low?.Model ?? model;
         network.train();
+        // Its own generator, so that measuring never moves the random draws of a training running beside it.
+        using var random = new Generator(0, device);
+        network.DrawFrom(random);
         var diffusion = new GaussianDiffusion(config.Diffusion);
         int batch = config.ImagesPerStep;
         void Step()
         {
             using var scope = NewDisposeScope();
-            var x0 = rand(new long[] { batch, m.InChannels, m.ImageSize, m.ImageSize }, device: device) * 2 - 1;
-            var t = randint(0, diffusion.T, [batch], dtype: int64, device: device);
-            var noise = randn_like(x0);
+            var x0 = rand(new long[] { batch, m.InChannels, m.ImageSize, m.ImageSize }, device: device, generator: random) * 2 - 1;
+            var t = randint(0, diffusion.T, [batch], dtype: int64, device: device, generator: random);
+            var noise = randn(x0.shape, device: device, generator: random);
             diffusion.Loss(network.call(diffusion.QSample(x0, t, noise), t).to(float32), x0, noise, t).mean().backward();
             low?.MoveGradients();
             opt.Step(config.LearningRate);

@@ -4,9 +4,9 @@ using Noisette.Evaluation;
 namespace Noisette.Tests.Evaluation;
 
 /// <summary>
-/// Run alone: the memorisation case trains a model through libtorch's process-wide generator and thread count, and a
-/// test beside it that draws numbers or sets the threads changes what it learns (a fresh-clone run once flagged only
-/// 7 of its 12 samples).
+/// Run alone: the memorisation case trains a model at libtorch's process-wide thread count, which a test beside it may
+/// set. (A fresh-clone run once flagged only 7 of its 12 samples; trainings then still drew from the process-wide
+/// generator, as they no longer do.)
 /// </summary>
 [Collection(RunsAlone.Name)]
 public class CopyCheckTests

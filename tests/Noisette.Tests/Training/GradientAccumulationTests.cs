@@ -8,7 +8,7 @@ namespace Noisette.Tests.Training;
 /// Gradient accumulation is a memory trade only: k micro-batches of B images make the same update as one batch of
 /// k·B, because a step's timesteps and noise are drawn for the whole effective batch, the data order is by sample
 /// position, and each micro-batch's loss is divided by k. Without dropout the weights agree to rounding.
-/// Alone: the model's initialisation and every step's draws come from libtorch's process-wide generator.
+/// Alone: the comparison is to rounding, at libtorch's process-wide thread count, which a test beside it may set.
 /// </summary>
 [Collection(RunsAlone.Name)]
 public class GradientAccumulationTests
