@@ -10,10 +10,12 @@ using Noisette.Training;
 //            the peak resident memory.
 //   sample — seconds per image of DDIM-50, DPM++-20 and DDPM-1000 (extrapolated from a few calls).
 //   check  — the dataset check on --images N generated 64×64 glyph images: wall seconds and peak RSS (VmHWM).
+//   studio — each studio page's load time in headless chromium (first load, then median and worst of --repeats).
 //
 //   dotnet run -c Release --project bench/Noisette.Bench -- train --preset letters32 --batch 32 --steps 10 --threads 2 --precision bf16
 //   dotnet run -c Release --project bench/Noisette.Bench -- sample --preset letters32 --threads 2 --precision bf16
 //   dotnet run -c Release --project bench/Noisette.Bench -- check --images 10000
+//   dotnet run -c Release --project bench/Noisette.Bench -- studio --repeats 5
 
 Noisette.Runtime.TorchRuntime.PrepareProcess(Noisette.Runtime.Workload.Single);   // before the first tensor, as the CLI does
 var argv = args.ToList();
@@ -41,8 +43,11 @@ try
         case "check":
             Console.WriteLine(CheckBench.Run(Int("images", "10000")));
             return 0;
+        case "studio":
+            Console.WriteLine(StudioBench.Run(Int("repeats", "5"), threads));
+            return 0;
         default:
-            Console.Error.WriteLine($"unknown benchmark '{command}'; available: train, sample, check");
+            Console.Error.WriteLine($"unknown benchmark '{command}'; available: train, sample, check, studio");
             return 2;
     }
 }

@@ -116,8 +116,14 @@ async function route(moveFocus) {
   const main = $("#main");
   main.innerHTML = "";
   notify("");
-  if (!studio) studio = await api("/api/state");
-  page = (await routes[name](main, parts.slice(1), new URLSearchParams(query || ""))) || {};
+  // Busy while the page fetches what it shows: screen readers wait for it, and so does `bench studio`.
+  main.setAttribute("aria-busy", "true");
+  try {
+    if (!studio) studio = await api("/api/state");
+    page = (await routes[name](main, parts.slice(1), new URLSearchParams(query || ""))) || {};
+  } finally {
+    main.setAttribute("aria-busy", "false");
+  }
   // After a route change, keyboard and screen-reader users land on the new page's heading, not on a stale link.
   const heading = moveFocus && $("#main h1");
   if (heading && (location.hash.replace(/^#\/?/, "") || "datasets") === hash) {

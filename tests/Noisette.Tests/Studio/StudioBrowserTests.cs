@@ -62,9 +62,7 @@ public class StudioBrowserTests
         })()");
 
         // 1. Add the demo folder and see its health report.
-        var started = DateTime.UtcNow;
-        await page.GotoAsync(url);
-        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(3), "the first page should load fast");
+        await page.GotoAsync(url);   // how fast the pages load is measured by `bench studio`, not here
         await page.GetByLabel("Folder path").FillAsync(StudioTestData.DemoImages);
         await page.GetByRole(AriaRole.Button, new() { Name = "Add folder" }).ClickAsync();
         await Assertions.Expect(page.Locator("#report-verdict")).ToContainTextAsync("Ready to train");
