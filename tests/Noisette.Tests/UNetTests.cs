@@ -7,6 +7,25 @@ namespace Noisette.Tests;
 
 public class UNetTests
 {
+    [Fact]
+    public void GeneratorDropoutZeroesAFractionPScalesTheRestAndFollowsItsGenerator()
+    {
+        using var dropout = new GeneratorDropout(0.25);
+        using var g = new Generator(7);
+        dropout.Generator = g;
+        dropout.train();
+        var x = full(200_000, 2f);
+        var y = dropout.call(x);
+        double zeroed = (y == 0).to(float64).mean().item<double>();
+        Assert.InRange(zeroed, 0.245, 0.255);                                    // p, within 5 standard deviations
+        Assert.True(((y == 0) | (y == 2f / 0.75f)).all().item<bool>());          // the rest scaled by 1/(1-p)
+        g.manual_seed(7);
+        Assert.True(dropout.call(x).equal(y).all().item<bool>());                // the same generator state, the same mask
+        Assert.False(dropout.call(x).equal(y).all().item<bool>());               // the next draw, another mask
+        dropout.eval();
+        Assert.True(dropout.call(x).equal(x).all().item<bool>());                // evaluation: the identity
+    }
+
     [Theory]
     [InlineData("letters32", 1_623_169)]   // printed by ../shared/reference/bench_reference.py
     [InlineData("ddpm32", 6_472_195)]

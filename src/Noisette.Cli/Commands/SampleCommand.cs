@@ -20,7 +20,7 @@ public static class SampleCommand
         var eta = new Option<double>("--eta") { Description = "DDIM η: 0 deterministic, 1 ancestral (ddim only)" };
         var seed = new Option<long>("--seed") { Description = "Seed of the first image; image i uses seed + i" };
         var seeds = new Option<string?>("--seeds") { Description = "Explicit seeds, e.g. 10-25 or 1,5,9 (instead of --seed/--n); writes a contact sheet too" };
-        var fromPng = new Option<string?>("--from-png") { Description = "Regenerate the image in this PNG from its provenance (run, checkpoint, sampler, seed...)" };
+        var fromPng = new Option<string?>("--from-png") { Description = "Regenerate the image in this PNG from its provenance (run, checkpoint, sampler, seed, batch slot...), byte for byte" };
         var output = new Option<string?>("--out") { Description = "Output folder (default: RUN/generated)" };
         var grid = new Option<bool>("--grid") { Description = "Also write a grid (contact sheet) of all images" };
         var cls = new Option<string[]>("--class") { Description = "Class to generate (repeatable; its name, or its index for an imported model), or 'all' for a grid with one row per class" };

@@ -10,7 +10,7 @@ namespace Noisette.Models;
 /// the process-wide one. Each element is zeroed with probability p and the rest are scaled by 1/(1−p), in training
 /// mode only; it holds no weights, so checkpoints are as with nn.Dropout.
 /// </summary>
-internal sealed class GeneratorDropout : nn.Module<Tensor, Tensor>
+public sealed class GeneratorDropout : nn.Module<Tensor, Tensor>
 {
     private readonly double p;
 
