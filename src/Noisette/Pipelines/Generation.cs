@@ -67,11 +67,19 @@ public static class Generation
     }
 
     /// <summary>
-    /// Progress of a batch computed to make one image (<see cref="BatchSlot"/>): reported as that one image, done when
-    /// the batch is.
+    /// What every pipeline's ToFolder shares: the request's items (seeds, or frames) made in batches of
+    /// <paramref name="batchSize"/>; or, given a <paramref name="slot"/>, its one item made as that slot of a batch of
+    /// copies of it (<see cref="BatchSlot"/>), as regeneration needs, with progress reported as that one image.
     /// </summary>
-    public static Action<int, int>? AsOne(Action<int, int>? progress) =>
-        progress is null ? null : (done, total) => progress(done == total ? 1 : 0, 1);
+    /// <param name="make">Makes the images of a list of items in batches of the given size, reporting progress.</param>
+    public static List<byte[]> BatchedOrInSlot<T>(IReadOnlyList<T> items, int batchSize, BatchSlot? slot, Action<int, int>? progress,
+                                                  Func<IReadOnlyList<T>, int, Action<int, int>?, List<byte[]>> make)
+    {
+        if (slot is not { } s) return make(items, batchSize, progress);
+        if (items.Count != 1) throw new ArgumentException($"a batch slot makes exactly one image, not {items.Count}", nameof(items));
+        Action<int, int>? asOne = progress is null ? null : (done, total) => progress(done == total ? 1 : 0, 1);
+        return [make(s.Copies(items[0]), s.Size, asOne)[s.Index]];
+    }
 
     /// <summary>
     /// The number of steps asked of a sampler with these options (its default when Steps is 0): what provenance

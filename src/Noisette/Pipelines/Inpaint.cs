@@ -160,12 +160,9 @@ public static class Inpaint
         int steps = Generation.ResolvedSteps(sampler, options, model.Diffusion.T);
         var seeds = Enumerable.Range(0, request.Count).Select(i => request.Seed + i).ToArray();
         int calls = NetworkCalls(sampler, options with { Steps = steps }, model.Diffusion, request.Jumps, request.JumpLength);
-        if (request.Slot is not null && request.Count != 1) throw new ArgumentException("a batch slot makes exactly one image", nameof(request));
-        var images = request.Slot is { } slot
-            ? [Images(model.Denoiser(request.Class, request.Guidance), sampler, options with { Steps = steps }, input, mask, request.Jumps, request.JumpLength,
-                      slot.Copies(seeds[0]), slot.Size, Generation.AsOne(progress), preview)[slot.Index]]
-            : Images(model.Denoiser(request.Class, request.Guidance), sampler, options with { Steps = steps }, input, mask, request.Jumps, request.JumpLength,
-                     seeds, request.BatchSize, progress, preview);
+        var images = Generation.BatchedOrInSlot(seeds, request.BatchSize, request.Slot, progress, (items, batch, report) =>
+            Images(model.Denoiser(request.Class, request.Guidance), sampler, options with { Steps = steps }, input, mask, request.Jumps, request.JumpLength,
+                   items, batch, report, preview));
         var cfg = model.Model.Config;
         Directory.CreateDirectory(outDir);
         var files = new List<string>();

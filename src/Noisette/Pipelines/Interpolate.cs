@@ -80,13 +80,10 @@ public static class Interpolate
         if (request.Steps < 0) throw new NoisetteInputException($"--steps must not be negative, got {request.Steps}");
         var options = new SamplerOptions { Steps = request.Steps };
         int steps = Generation.ResolvedSteps(sampler, options, model.Diffusion.T);
-        if (request.Slot is not null && request.Frame is null) throw new ArgumentException("a batch slot makes exactly one frame", nameof(request));
         var indices = request.Frame is { } only ? [only] : Enumerable.Range(0, request.Frames).ToArray();
-        var images = request.Slot is { } slot
-            ? [Images(model.Denoiser(), sampler, options with { Steps = steps }, request.SeedA, request.SeedB, request.Frames,
-                      slot.Size, Generation.AsOne(progress), preview, slot.Copies(indices[0]))[slot.Index]]
-            : Images(model.Denoiser(), sampler, options with { Steps = steps }, request.SeedA, request.SeedB, request.Frames,
-                     request.BatchSize, progress, preview, indices);
+        var images = Generation.BatchedOrInSlot(indices, request.BatchSize, request.Slot, progress, (items, batch, report) =>
+            Images(model.Denoiser(), sampler, options with { Steps = steps }, request.SeedA, request.SeedB, request.Frames,
+                   batch, report, preview, items));
         var cfg = model.Model.Config;
         Directory.CreateDirectory(outDir);
         var common = Provenance.For(model, Provenance.Interpolate, sampler.Name, steps, 0, request.SeedA) with

@@ -64,14 +64,9 @@ public static class SamplePipeline
         if (classes.Count == 0) model.CheckUnconditional();
         double guidance = model.Model.IsConditional ? (classes.Count > 0 ? model.CheckGuidance(request.Guidance) : request.Guidance) : 1.0;
         var denoiser = new Denoiser(model.Model, model.Diffusion) { GuidanceScale = guidance };
-        List<byte[]> images;
-        if (request.Slot is { } slot)
-        {
-            if (seeds.Count != 1) throw new ArgumentException("a batch slot makes exactly one image", nameof(request));
-            images = [Generation.Sample(denoiser, sampler, options, slot.Copies(seeds[0]), slot.Size, Generation.AsOne(progress),
-                                        labels is null ? null : slot.Copies(labels[0]), preview)[slot.Index]];
-        }
-        else images = Generation.Sample(denoiser, sampler, options, seeds, request.BatchSize, progress, labels, preview);
+        var images = Generation.BatchedOrInSlot(Enumerable.Range(0, seeds.Count).ToArray(), request.BatchSize, request.Slot, progress,
+            (items, batch, report) => Generation.Sample(denoiser, sampler, options, items.Select(i => seeds[i]).ToArray(), batch, report,
+                                                        labels is null ? null : items.Select(i => labels[i]).ToArray(), preview));
         var cfg = model.Model.Config;
         Directory.CreateDirectory(outDir);
         var files = new List<string>();
