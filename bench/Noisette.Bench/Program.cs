@@ -1,3 +1,4 @@
+using Noisette.Runtime;
 using System.Globalization;
 using Noisette.Bench;
 using Noisette.Training;

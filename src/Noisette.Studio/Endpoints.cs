@@ -1,3 +1,4 @@
+using Noisette.Runs;
 using System.Globalization;
 using Noisette.Data;
 using Noisette.IO;
@@ -235,16 +236,16 @@ public static class Endpoints
             var flip = f.Flag("flip");
             var classChoice = f.Optional("classes") is null ? null : f.Choice("classes", ["subfolders", "none"]);
             string? initFrom = null, initNote = null;
-            Noisette.Training.TrainingConfig? sourceModel = null;
+            Noisette.Runs.TrainingConfig? sourceModel = null;
             if (f.Optional("init_from") is { } source)
             {
                 var sourcePath = ws.RunPath(source, "init_from");
                 var which = f.Optional("init_step") ?? "latest";
                 if (which != "latest" && !long.TryParse(which, NumberStyles.None, CultureInfo.InvariantCulture, out _))
                     throw StudioError.BadField("init_step", $"must be 'latest' or a step number, got '{which}'");
-                initFrom = which == "latest" ? sourcePath : new Noisette.IO.RunFolder(sourcePath).CheckpointDir(long.Parse(which, CultureInfo.InvariantCulture));
+                initFrom = which == "latest" ? sourcePath : new Noisette.Runs.RunFolder(sourcePath).CheckpointDir(long.Parse(which, CultureInfo.InvariantCulture));
                 if (which != "latest" && !Directory.Exists(initFrom)) throw StudioError.BadField("init_step", $"run '{source}' has no checkpoint at step {which}");
-                try { sourceModel = new Noisette.IO.RunFolder(sourcePath).ReadConfig().Training; }
+                try { sourceModel = new Noisette.Runs.RunFolder(sourcePath).ReadConfig().Training; }
                 catch (NoisetteInputException e) { throw StudioError.BadField("init_from", $"run '{source}' cannot be fine-tuned: {e.Message}"); }
                 // A fine-tune keeps the architecture of the run it starts from; a different preset cannot apply.
                 if (chosenPreset is not null && !string.Equals(chosenPreset, sourceModel.Preset, StringComparison.OrdinalIgnoreCase))
@@ -356,7 +357,7 @@ public static class Endpoints
 
         app.MapGet("/api/runs/{name}/grid/{step:long}", (string name, long step, Workspace ws) =>
         {
-            var run = new Noisette.IO.RunFolder(ws.RunPath(name, "name"));
+            var run = new Noisette.Runs.RunFolder(ws.RunPath(name, "name"));
             var file = run.SampleGridPath(step);
             if (!File.Exists(file)) throw StudioError.NotFound($"run '{name}' has no sample grid at step {step}");
             return Results.File(file, "image/png");

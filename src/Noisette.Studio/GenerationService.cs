@@ -1,3 +1,5 @@
+using Noisette.Runtime;
+using Noisette.Runs;
 using System.Globalization;
 using System.IO.Compression;
 using Noisette.Data;
@@ -24,7 +26,7 @@ public sealed class GenerationService : IDisposable
     public const int MaxCount = 64;
     private readonly SemaphoreSlim gate = new(1, 1);
     private LoadedModel? cached;
-    private (string Dir, DateTime Stamp, Noisette.Training.Precision Precision)? cachedKey;
+    private (string Dir, DateTime Stamp, Noisette.Runtime.Precision Precision)? cachedKey;
 
     public async Task<GalleryBatch> GenerateAsync(string runPath, GenerateSettings s, CancellationToken cancel)
     {
@@ -93,11 +95,11 @@ public sealed class GenerationService : IDisposable
     }
 
     /// <summary>The EMA weights of a checkpoint, kept in memory for the next call with the same checkpoint and precision.</summary>
-    private LoadedModel Load(string runPath, string which, Noisette.Training.Precision precision = Noisette.Training.Precision.Fp32)
+    private LoadedModel Load(string runPath, string which, Noisette.Runtime.Precision precision = Noisette.Runtime.Precision.Fp32)
     {
-        new Noisette.IO.RunFolder(runPath).ReadConfig();   // a damaged config is refused with its reason, not a crash
-        var (dir, _, _) = Noisette.IO.Checkpoint.Resolve(runPath, which);
-        var key = (dir, File.GetLastWriteTimeUtc(Path.Combine(dir, Noisette.IO.Checkpoint.StateFile)), precision);
+        new Noisette.Runs.RunFolder(runPath).ReadConfig();   // a damaged config is refused with its reason, not a crash
+        var (dir, _, _) = Noisette.Runs.Checkpoint.Resolve(runPath, which);
+        var key = (dir, File.GetLastWriteTimeUtc(Path.Combine(dir, Noisette.Runs.Checkpoint.StateFile)), precision);
         if (cached is not null && cachedKey == key) return cached;
         cached?.Dispose();
         cached = null;
@@ -205,7 +207,7 @@ public sealed class GenerationService : IDisposable
         Provenance p;
         try { p = Provenance.FromText(PngText.Read(file), Path.GetFileName(file)); }
         catch (NoisetteInputException e) { throw StudioError.BadField("favourite", e.Message + "; it cannot be made again"); }
-        if (!Directory.Exists(new Noisette.IO.RunFolder(runPath).CheckpointDir(p.CheckpointStep)))
+        if (!Directory.Exists(new Noisette.Runs.RunFolder(runPath).CheckpointDir(p.CheckpointStep)))
             throw StudioError.Conflict($"the checkpoint of step {p.CheckpointStep} that made this favourite is no longer in the run (older checkpoints are removed as training goes on)");
         if (p.Weights != "ema")
             throw StudioError.Conflict("this favourite was made from the raw weights; the studio makes images from the averaged (EMA) weights");
@@ -224,7 +226,7 @@ public sealed class GenerationService : IDisposable
         var step = p.CheckpointStep.ToString(CultureInfo.InvariantCulture);
         return await Exclusive(cancel, () =>
         {
-            var model = Load(runPath, step, Noisette.Training.PrecisionSupport.Parse(p.Precision));
+            var model = Load(runPath, step, Noisette.Runtime.PrecisionSupport.Parse(p.Precision));
             var result = Regenerate.Run(model, p, NewBatchDir(runPath, "regenerated"), Path.GetFileName(file));
             bool same = File.ReadAllBytes(result.Files[0]).AsSpan().SequenceEqual(File.ReadAllBytes(file));
             var image = Describe(Path.GetFileName(runPath), runPath, result.Files[0], FavouriteHashes(runPath));

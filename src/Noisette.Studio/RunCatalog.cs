@@ -1,3 +1,4 @@
+using Noisette.Runs;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;

@@ -1,3 +1,4 @@
+using Noisette.Runs;
 using System.Collections.Concurrent;
 using Noisette.Training;
 

@@ -1,3 +1,4 @@
+using Noisette.Runs;
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;

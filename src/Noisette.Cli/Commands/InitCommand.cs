@@ -1,3 +1,4 @@
+using Noisette.Runs;
 using System.CommandLine;
 using Noisette.IO;
 using Noisette.Training;

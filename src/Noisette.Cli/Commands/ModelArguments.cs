@@ -1,3 +1,5 @@
+using Noisette.Runtime;
+using Noisette.Runs;
 using System.CommandLine;
 using Noisette.Pipelines;
 
@@ -41,7 +43,7 @@ public sealed class ModelArguments
         if (p.GetResult(Batch) is not null && p.GetValue(Batch) < 1) throw new NoisetteInputException("--batch must be at least 1");
         if (p.GetValue(Threads) is int threads) Runtime.TorchRuntime.ConfigureThreads(threads);
         else Runtime.TorchRuntime.EnsureThreads();
-        var precision = Training.PrecisionSupport.Parse(p.GetValue(Precision)!);
+        var precision = Runtime.PrecisionSupport.Parse(p.GetValue(Precision)!);
         return LoadedModel.Load(target, p.GetValue(Checkpoint)!, !p.GetValue(NoEma), p.GetValue(Device)!, Cli.Warn, precision);
     }
 }

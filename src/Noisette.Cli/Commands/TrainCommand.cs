@@ -1,3 +1,5 @@
+using Noisette.Runtime;
+using Noisette.Runs;
 using System.CommandLine;
 using Noisette.Pipelines;
 
@@ -48,7 +50,7 @@ public static class TrainCommand
                 Seed = p.GetValue(seed),
                 Device = p.GetValue(device),
                 Threads = p.GetValue(threads),
-                Precision = p.GetValue(precision) is { } pr ? Noisette.Training.PrecisionSupport.Parse(pr) : null,
+                Precision = p.GetValue(precision) is { } pr ? Noisette.Runtime.PrecisionSupport.Parse(pr) : null,
                 Flip = p.GetValue(flip) ? true : null,
                 Force = p.GetValue(force),
                 Classes = p.GetValue(classes)!.ToLowerInvariant() switch

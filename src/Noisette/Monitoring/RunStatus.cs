@@ -1,3 +1,4 @@
+using Noisette.Runs;
 using System.Globalization;
 using Noisette.IO;
 

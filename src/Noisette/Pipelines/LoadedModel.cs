@@ -1,3 +1,4 @@
+using Noisette.Runs;
 using Noisette.Data;
 using Noisette.Diffusion;
 using Noisette.IO;

@@ -1,3 +1,4 @@
+using Noisette.Runtime;
 using System.Globalization;
 using System.Security.Cryptography;
 using Noisette.Data;
@@ -158,7 +159,7 @@ public sealed record Provenance
         Steps = steps,
         Eta = eta,
         Seed = seed,
-        Precision = Training.PrecisionSupport.Name(model.Precision),
+        Precision = Runtime.PrecisionSupport.Name(model.Precision),
     };
 
     /// <summary>Lower-case hex SHA-256 of a file, to tell later whether an input is still the same.</summary>

@@ -1,3 +1,4 @@
+using Noisette.Runtime;
 using Noisette.Models;
 using Noisette.Training;
 

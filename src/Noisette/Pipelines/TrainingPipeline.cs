@@ -1,3 +1,5 @@
+using Noisette.Runtime;
+using Noisette.Runs;
 using Noisette.Data;
 using Noisette.IO;
 using Noisette.Models;

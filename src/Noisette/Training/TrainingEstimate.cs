@@ -1,3 +1,4 @@
+using Noisette.Runs;
 using System.Diagnostics;
 using Noisette.Diffusion;
 using Noisette.Models;

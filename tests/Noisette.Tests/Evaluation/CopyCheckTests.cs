@@ -1,3 +1,4 @@
+using Noisette.Runs;
 using Noisette.Data;
 using Noisette.Evaluation;
 
@@ -71,7 +72,7 @@ public class CopyCheckTests
         var glyphs = Glyphs(16);
         var training = Subset(glyphs, [0, 1, 2, 3]);
         using var dir = new TestData.TempDir();
-        var run = new Noisette.IO.RunFolder(dir["run"]);
+        var run = new Noisette.Runs.RunFolder(dir["run"]);
         var config = TestData.TinyConfig(300, 300) with
         {
             Batch = 32, LearningRate = 4e-3, WarmupSteps = 20, LogEvery = 100, Threads = 2,

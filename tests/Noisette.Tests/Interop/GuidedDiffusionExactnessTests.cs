@@ -1,3 +1,5 @@
+using Noisette.Runtime;
+using Noisette.Runs;
 using System.Globalization;
 using System.Text.Json;
 using Noisette.Diffusion;

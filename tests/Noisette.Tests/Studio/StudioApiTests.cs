@@ -1,3 +1,4 @@
+using Noisette.Runs;
 using System.IO.Compression;
 using System.Net;
 using System.Text.Json;
@@ -229,7 +230,7 @@ public class StudioApiTests
 
         StudioTestData.MakeRun(f.Workspace, "old", 2);
         // A run that a training in another process holds is neither removed nor queued for resuming.
-        using (Noisette.IO.RunLock.Acquire(Path.Combine(f.Workspace, "runs", "old")))
+        using (Noisette.Runs.RunLock.Acquire(Path.Combine(f.Workspace, "runs", "old")))
         {
             var held = await c.PostAsync("/api/runs/old/remove", StudioTestData.Form(("confirm", "old")), Ct);
             Assert.Equal(HttpStatusCode.Conflict, held.StatusCode);
@@ -307,7 +308,7 @@ public class StudioApiTests
         StudioTestData.MakeRun(f.Workspace, "done", 2);
         StudioTestData.MakeRun(f.Workspace, "crashed", 6, stopAt: 2);
         var stopped = StudioTestData.MakeRun(f.Workspace, "paused", 6, stopAt: 2);
-        new Noisette.IO.RunFolder(stopped).Log(TrainingQueue.StoppedMarker);
+        new Noisette.Runs.RunFolder(stopped).Log(TrainingQueue.StoppedMarker);
         var broken = Directory.CreateDirectory(Path.Combine(f.Workspace, "runs", "broken")).FullName;
         File.WriteAllText(Path.Combine(broken, "config.json"), "{ not json");
         Directory.CreateDirectory(Path.Combine(f.Workspace, "runs", "stray"));

@@ -1,3 +1,4 @@
+using Noisette.Runs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Playwright;
 using Noisette.Studio;

@@ -1,3 +1,4 @@
+using Noisette.Runs;
 using System.Net;
 using System.Text.Json;
 using Noisette.IO;

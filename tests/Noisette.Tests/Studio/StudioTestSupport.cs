@@ -1,3 +1,4 @@
+using Noisette.Runs;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;

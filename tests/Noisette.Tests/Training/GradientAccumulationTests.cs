@@ -1,3 +1,4 @@
+using Noisette.Runs;
 using Noisette.IO;
 using Noisette.Models;
 using Noisette.Training;

@@ -1,3 +1,4 @@
+using Noisette.Runs;
 using Noisette.Training;
 
 namespace Noisette.Tests.Training;

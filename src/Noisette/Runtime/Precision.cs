@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Noisette.Training;
+namespace Noisette.Runtime;
 
 /// <summary>
 /// The floating-point type of the forward and backward passes. Master weights, optimizer state and the EMA are

@@ -1,3 +1,5 @@
+using Noisette.Runtime;
+using Noisette.Runs;
 using Noisette.IO;
 using SkiaSharp;
 
@@ -105,7 +107,7 @@ public class CliTests
         const string Hint = "--precision auto trains in bf16";
         var byDefault = CliCapture.Run(["train", "--data", data.Path, "--out", outDir["a"], "--steps", "1", "--checkpoint-every", "1", .. Quick]);
         Assert.Equal(0, byDefault.Code);
-        Assert.Equal(Noisette.Training.PrecisionSupport.CpuHasBf16, (byDefault.Out + byDefault.Err).Contains(Hint));
+        Assert.Equal(Noisette.Runtime.PrecisionSupport.CpuHasBf16, (byDefault.Out + byDefault.Err).Contains(Hint));
         Assert.Equal("fp32", System.Text.Json.JsonDocument.Parse(File.ReadAllText(new RunFolder(outDir["a"]).ConfigPath))
             .RootElement.GetProperty("training").GetProperty("precision").GetString());
 

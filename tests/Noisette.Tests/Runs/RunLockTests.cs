@@ -1,3 +1,4 @@
+using Noisette.Runs;
 using Noisette.IO;
 
 namespace Noisette.Tests.IO;

@@ -1,3 +1,4 @@
+using Noisette.Runs;
 using System.Text.Json;
 
 namespace Noisette.Tests.Evaluation;
@@ -62,17 +63,17 @@ public class EvalCliTests
         }
 
         // The checkpoint keeps both measurements, and status reports them.
-        var status = Noisette.Monitoring.RunStatus.Read(new Noisette.IO.RunFolder(run));
+        var status = Noisette.Monitoring.RunStatus.Read(new Noisette.Runs.RunFolder(run));
         Assert.True(status.Evaluations.TryGetValue(2, out var recorded));
         Assert.NotNull(recorded.BitsPerDim);
         Assert.NotNull(recorded.Fid);
         Assert.Equal(bpd, recorded.BitsPerDim);
         Assert.Equal(fid, recorded.Fid);
         Assert.Equal(kid, recorded.Kid);
-        Noisette.IO.Checkpoint.Verify(new Noisette.IO.RunFolder(run).CheckpointDir(2));   // still intact
+        Noisette.Runs.Checkpoint.Verify(new Noisette.Runs.RunFolder(run).CheckpointDir(2));   // still intact
 
         // The numbers are TensorBoard scalars too, at the checkpoint's step, beside training's.
-        var events = Directory.GetFiles(new Noisette.IO.RunFolder(run).TensorBoardDir)
+        var events = Directory.GetFiles(new Noisette.Runs.RunFolder(run).TensorBoardDir)
             .SelectMany(MonitoringTests.ReadRecords).Select(Tensorboard.Event.Parser.ParseFrom).ToList();
         var scalars = events.Where(e => e.Summary is not null).SelectMany(e => e.Summary.Value.Select(v => (e.Step, v.Tag, v.SimpleValue))).ToList();
         Assert.Contains(scalars, x => x.Tag == "train/loss");

@@ -1,7 +1,9 @@
 using System.Security.Cryptography;
 using static TorchSharp.torch;
 
-namespace Noisette.IO;
+using Noisette.IO;
+
+namespace Noisette.Runs;
 
 /// <summary>Bookkeeping of one checkpoint: RUN/checkpoints/step-NNNNNNNN/state.json.</summary>
 public sealed record CheckpointState

@@ -1,3 +1,5 @@
+using Noisette.Runtime;
+using Noisette.Runs;
 using Noisette.Diffusion;
 using Noisette.Evaluation;
 using Noisette.IO;

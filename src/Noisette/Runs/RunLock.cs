@@ -1,4 +1,4 @@
-namespace Noisette.IO;
+namespace Noisette.Runs;
 
 /// <summary>
 /// The claim of one training on a run folder: RUN/train.lock, held open without sharing for as long as the training

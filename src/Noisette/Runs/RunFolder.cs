@@ -2,30 +2,10 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Noisette.Training;
 
-namespace Noisette.IO;
+using Noisette.IO;
 
-/// <summary>Where a run's data came from and how it started; stored in config.json beside the configuration.</summary>
-public sealed record RunInfo
-{
-    public string NoisetteVersion { get; init; } = Noisette.Version.Current;
-    public DateTimeOffset Created { get; init; } = DateTimeOffset.UtcNow;
-    /// <summary>The data folder, as an absolute path.</summary>
-    public string DataPath { get; init; } = "";
-    public string DatasetFingerprint { get; init; } = "";
-    public int TrainImages { get; init; }
-    public int ValidationImages { get; init; }
-    /// <summary>The checkpoint the weights were initialised from (fine-tuning), if any.</summary>
-    public string? InitFrom { get; init; }
-}
-
-/// <summary>The contents of RUN/config.json: the full resolved configuration and where the run came from.</summary>
-public sealed record RunConfig
-{
-    public TrainingConfig Training { get; init; } = new();
-    public RunInfo Run { get; init; } = new();
-}
+namespace Noisette.Runs;
 
 /// <summary>
 /// The run folder, the contract between every part and face of Noisette:

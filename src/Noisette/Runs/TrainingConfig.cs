@@ -1,8 +1,9 @@
+using Noisette.Runtime;
 using Noisette.Data;
 using Noisette.Diffusion;
 using Noisette.Models;
 
-namespace Noisette.Training;
+namespace Noisette.Runs;
 
 public enum LrSchedule { Constant, Cosine }
 

@@ -2,7 +2,9 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Noisette.Training;
 
-namespace Noisette.IO;
+using Noisette.IO;
+
+namespace Noisette.Runs;
 
 /// <summary>A config file for people: the full <see cref="TrainingConfig"/> as JSON with a comment above each setting.</summary>
 public static class ConfigFile
