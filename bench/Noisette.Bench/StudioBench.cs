@@ -1,3 +1,4 @@
+using Noisette.Runs;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -91,7 +92,7 @@ public static class StudioBench
 
     private static void TrainRun(string data, string outPath, int threads)
     {
-        var request = new TrainRequest
+        var request = new TrainingRequest
         {
             DataPath = data, OutPath = outPath, Preset = "tiny", Steps = 4, Batch = 4, Threads = threads, CheckpointEvery = 2,
         };

@@ -220,55 +220,51 @@ public static class Endpoints
     {
         app.MapGet("/api/runs", (RunCatalog runs, TrainingQueue queue) => Results.Json(new { runs = runs.List(), queue = queue.Snapshot() }));
 
+        // The form's fields are read here; what they make is the library's to decide (TrainingConfigResolver), so the
+        // studio and `noisette train` refuse the same request with the same sentence. The studio keeps what is its own:
+        // the dataset and run names of its workspace, the checkpoint to start from, and the queue.
         app.MapPost("/api/runs", async (HttpRequest req, Workspace ws, DatasetCatalog datasets, RunCatalog runs, TrainingQueue queue, EventHub hub) =>
         {
             var f = await FormFields.ReadAsync(req);
             var dataset = datasets.Get(f.Optional("dataset"), "dataset");
-            var chosenPreset = f.Optional("preset") is null ? null : f.Choice("preset", StudioPresets.Names);
             var length = f.Choice("length", ["steps", "until-stopped"], "steps");
-            int? steps = length == "steps" ? f.OptionalInt("steps", 1, 10_000_000) ?? throw StudioError.BadField("steps", "is required (or choose “until I stop”)") : null;
-            int total = steps ?? TrainingQueue.UntilStopped;
-            var every = f.Int("checkpoint_every", 1, 10_000_000, Math.Clamp(total / 10, 1, 1000));
-            var batch = f.OptionalInt("batch", 1, 4096);
+            int total = length == "steps" ? f.OptionalInt("steps") ?? throw StudioError.BadField("steps", "is required (or choose “until I stop”)") : TrainingQueue.UntilStopped;
             var threads = f.OptionalInt("threads", 0, Environment.ProcessorCount);
-            var lr = f.OptionalDouble("learning_rate", 0, 0.1);
-            var seed = f.OptionalLong("seed", 0, long.MaxValue);
-            var flip = f.Flag("flip");
             var classChoice = f.Optional("classes") is null ? null : f.Choice("classes", ["subfolders", "none"]);
             string? initFrom = null, initNote = null;
-            Noisette.Runs.TrainingConfig? sourceModel = null;
-            if (f.Optional("init_from") is { } source)
+            FineTuneSource? source = null;
+            if (f.Optional("init_from") is { } sourceName)
             {
-                var sourcePath = ws.RunPath(source, "init_from");
+                var sourcePath = ws.RunPath(sourceName, "init_from");
                 var which = f.Optional("init_step") ?? "latest";
                 if (which != "latest" && !long.TryParse(which, NumberStyles.None, CultureInfo.InvariantCulture, out _))
                     throw StudioError.BadField("init_step", $"must be 'latest' or a step number, got '{which}'");
-                initFrom = which == "latest" ? sourcePath : new Noisette.Runs.RunFolder(sourcePath).CheckpointDir(long.Parse(which, CultureInfo.InvariantCulture));
-                if (which != "latest" && !Directory.Exists(initFrom)) throw StudioError.BadField("init_step", $"run '{source}' has no checkpoint at step {which}");
-                try { sourceModel = new Noisette.Runs.RunFolder(sourcePath).ReadConfig().Training; }
-                catch (NoisetteInputException e) { throw StudioError.BadField("init_from", $"run '{source}' cannot be fine-tuned: {e.Message}"); }
-                // A fine-tune keeps the architecture of the run it starts from; a different preset cannot apply.
-                if (chosenPreset is not null && !string.Equals(chosenPreset, sourceModel.Preset, StringComparison.OrdinalIgnoreCase))
-                    throw StudioError.BadField("preset", $"a fine-tune keeps the model of run '{source}' ({StudioPresets.Title(sourceModel.Preset)}, {sourceModel.Preset}); leave the preset out or choose {sourceModel.Preset}");
-                initNote = $"; the model comes from run '{source}' ({(which == "latest" ? "its latest checkpoint" : "step " + which)}, {StudioPresets.Title(sourceModel.Preset)})";
+                initFrom = which == "latest" ? sourcePath : new RunFolder(sourcePath).CheckpointDir(long.Parse(which, CultureInfo.InvariantCulture));
+                if (which != "latest" && !Directory.Exists(initFrom)) throw StudioError.BadField("init_step", $"run '{sourceName}' has no checkpoint at step {which}");
+                try { source = new FineTuneSource(Path.GetFileName(sourcePath), new RunFolder(sourcePath).ReadConfig().Training); }
+                catch (NoisetteInputException e) { throw StudioError.BadField("init_from", $"run '{sourceName}' cannot be fine-tuned: {e.Message}"); }
+                initNote = $"; the model comes from run '{sourceName}' ({(which == "latest" ? "its latest checkpoint" : "step " + which)}, {StudioPresets.Title(source.Config.Preset)})";
             }
-            var preset = sourceModel?.Preset ?? chosenPreset ?? "tiny";
-
-            var report = await datasets.ReportAsync(dataset);
-            if (report.ReadableCount == 0) throw StudioError.BadField("dataset", $"'{dataset.Name}' holds no readable picture");
-            bool gray = report.ResolvedChannels == ChannelMode.Gray;
-            if (sourceModel is not null && gray != (sourceModel.Model.InChannels == 1))
-                throw StudioError.BadField("init_from", $"the pictures of '{dataset.Name}' are {(gray ? "gray" : "in colour")} but the model of run '{f.Optional("init_from")}' is {(gray ? "colour" : "gray")}");
-            if (sourceModel is null && gray != (Models.ModelPresets.Get(preset).Model.InChannels == 1))
-                throw StudioError.BadField("preset", gray
-                    ? $"the pictures of '{dataset.Name}' are gray; choose a gray preset (quick look, letters 32 px, letters 64 px)"
-                    : $"the pictures of '{dataset.Name}' are in colour; choose a colour preset (colour 32 px, colour 64 px)");
-
-            var detected = DetectedClasses(report);
-            if (classChoice == "subfolders" && detected is null)
-                throw StudioError.BadField("classes", $"the pictures of '{dataset.Name}' do not all sit in two or more subfolders, so there are no classes to learn");
-            // Without a choice, a fine-tune follows its starting model; a new run learns no classes.
-            var classes = classChoice switch { "subfolders" => ClassMode.Subfolders, "none" => ClassMode.None, _ => initFrom is null ? ClassMode.None : ClassMode.Auto };
+            var request = new TrainingRequest
+            {
+                DataPath = dataset.Path,
+                OutPath = ws.RunsDir,   // the run's own folder once it has a name, below
+                Preset = f.Optional("preset"),
+                Steps = total,
+                CheckpointEvery = f.OptionalInt("checkpoint_every"),
+                Batch = f.OptionalInt("batch"),
+                Threads = threads,
+                LearningRate = f.OptionalDouble("learning_rate"),
+                Seed = f.OptionalLong("seed", 0, long.MaxValue),
+                Flip = f.Flag("flip") ? true : null,
+                InitFrom = initFrom,
+                // Without a choice, a fine-tune follows its starting model; a new run learns no classes.
+                Classes = classChoice switch { "subfolders" => ClassMode.Subfolders, "none" => ClassMode.None, _ => initFrom is null ? ClassMode.None : ClassMode.Auto },
+            };
+            var resolution = TrainingConfigResolver.Resolve(request, DataFacts.From(await datasets.ReportAsync(dataset)), source: source);
+            if (resolution.Config is not { } config)
+                throw new StudioError(StatusCodes.Status400BadRequest, ConfigProblem.Describe(resolution.Problems), resolution.Problems[0].Key);
+            var preset = config.Preset;
 
             var name = f.Optional("name") is { } given ? Workspace.CheckName(given, "name") : NewRunName(ws, queue, dataset.Name, preset);
             var runPath = Path.Combine(ws.RunsDir, name);
@@ -278,32 +274,48 @@ public static class Endpoints
                 Run = name,
                 RunPath = runPath,
                 Total = total,
-                NewRun = new TrainRequest
-                {
-                    DataPath = dataset.Path,
-                    OutPath = runPath,
-                    Preset = initFrom is null ? preset : null,
-                    Steps = total,
-                    CheckpointEvery = every,
-                    Batch = batch,
-                    Threads = threads,
-                    LearningRate = lr,
-                    Seed = seed,
-                    Flip = flip ? true : null,
-                    InitFrom = initFrom,
-                    Classes = classes,
-                },
+                // The preset as resolved, so that the training resolves the same model when its turn comes.
+                NewRun = request with { OutPath = runPath, Preset = source is null ? preset : null },
             };
             var message = queue.Enqueue(job);
             hub.Publish("runs", new { run = name });
             return Results.Json(new { run = name, message = message + initNote, queued = message.StartsWith("queued", StringComparison.Ordinal), preset });
         });
 
+        // GET /api/training/defaults?preset=NAME&steps=N: the values and placeholders of the training form, all from the
+        // library's defaults (TrainingDefaults, TrainingConfig), so that the page and `noisette train` default alike.
+        // preset and steps are optional; checkpoint_every and batch follow them. The keys are the form's field names:
+        //   { "preset": "tiny",                     the preset the form starts on (or the one asked for)
+        //     "presets": [ { "name": "tiny", "title": "Quick look", "description": "...", "gray": true, "imageSize": 32,
+        //                    "defaultBatch": 32, "measuredImagesPerSecond": null }, ... ],
+        //     "steps": 10000, "checkpoint_every": 1000, "batch": 32, "learning_rate": 0.0002, "seed": 0, "flip": false,
+        //     "threads": 0, "classes": "none" }
+        // An unknown preset or a step count below 1 is a 400 that names the field.
+        app.MapGet("/api/training/defaults", (string? preset, int? steps, RunCatalog runs) =>
+        {
+            if (preset is not null && Models.ModelPresets.Find(preset) is null) throw StudioError.BadField("preset", Models.ModelPresets.Unknown(preset));
+            var d = TrainingDefaults.For(preset ?? TrainingDefaults.Preset, steps ?? TrainingDefaults.Steps);
+            if (d.Problems().FirstOrDefault(p => p.Key == "steps") is { } bad) throw new StudioError(StatusCodes.Status400BadRequest, bad.Message, "steps");
+            return Results.Json(new
+            {
+                preset = d.Preset,
+                presets = StudioPresets.All(runs.MeasuredSpeeds()),
+                steps = d.Steps,
+                checkpoint_every = d.CheckpointEvery,
+                batch = d.Batch,
+                learning_rate = d.LearningRate,
+                seed = d.Seed,
+                flip = d.Data.FlipAugment,
+                threads = d.Threads,
+                classes = "none",
+            });
+        });
+
         app.MapPost("/api/estimate", async (HttpRequest req, TrainingEstimates estimates) =>
         {
             var f = await FormFields.ReadAsync(req);
-            var preset = f.Choice("preset", StudioPresets.Names, "tiny");
-            var batch = f.OptionalInt("batch", 1, 4096) ?? Models.ModelPresets.Get(preset).DefaultBatch;
+            var preset = f.Choice("preset", StudioPresets.Names, TrainingDefaults.Preset);
+            var batch = f.OptionalInt("batch", 1, 4096) ?? TrainingDefaults.Batch(preset);
             var threads = f.OptionalInt("threads", 0, Environment.ProcessorCount) ?? 0;
             return Results.Json(await estimates.GetAsync(preset, batch, threads, req.HttpContext.RequestAborted));
         });

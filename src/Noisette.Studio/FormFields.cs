@@ -56,6 +56,9 @@ public sealed class FormFields(IFormCollection form)
         return v;
     }
 
+    /// <summary>A whole number whose range the library checks (a training setting: see TrainingConfigResolver).</summary>
+    public int? OptionalInt(string field) => OptionalInt(field, int.MinValue, int.MaxValue);
+
     public int Int(string field, int min, int max, int fallback) => OptionalInt(field, min, max) ?? fallback;
 
     public long? OptionalLong(string field, long min, long max)
@@ -67,6 +70,9 @@ public sealed class FormFields(IFormCollection form)
         if (v < min || v > max) throw StudioError.BadField(field, $"must be from {min} to {max}, got {v}");
         return v;
     }
+
+    /// <summary>A number whose range the library checks (a training setting: see TrainingConfigResolver).</summary>
+    public double? OptionalDouble(string field) => OptionalDouble(field, double.MinValue, double.MaxValue, minInclusive: true);
 
     public double? OptionalDouble(string field, double min, double max, bool minInclusive = false)
     {

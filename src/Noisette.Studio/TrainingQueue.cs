@@ -11,7 +11,7 @@ public sealed class TrainingJob
     public required string Run { get; init; }
     public required string RunPath { get; init; }
     /// <summary>Set for a new run; null for a resume.</summary>
-    public TrainRequest? NewRun { get; init; }
+    public TrainingRequest? NewRun { get; init; }
     public int? ResumeSteps { get; init; }
     public CancellationTokenSource Cancel { get; } = new();
     /// <summary>queued, preparing, training or stopping.</summary>

@@ -31,7 +31,7 @@ public static class CheckCommand
             TrainingEstimate? estimate = null;
             if (!p.GetValue(noEstimate) && report.ReadableCount > 0)
             {
-                var name = p.GetValue(preset) ?? Noisette.Pipelines.TrainingPipeline.AutoPreset(report.ResolvedChannels, size);
+                var name = p.GetValue(preset) ?? TrainingConfigResolver.AutoPreset(report.ResolvedChannels, size);
                 var cfg = TrainingConfig.FromPreset(name);
                 cfg = cfg with { Model = cfg.Model.Resized(size) };
                 estimate = TrainingEstimate.Measure(cfg, p.GetValue(steps));
@@ -52,12 +52,9 @@ public static class CheckCommand
         return cmd;
     }
 
-    /// <summary>
-    /// The training size `train` would use with the same options: --image-size, else the preset's size, else the
-    /// default of <see cref="DataConfig.ImageSize"/>.
-    /// </summary>
+    /// <summary>The training size `train` would use with the same options (--image-size, else the preset's size, else the default).</summary>
     public static int ImageSize(int? given, string? preset) =>
-        given ?? (preset is not null ? TrainingConfig.FromPreset(preset).Model.ImageSize : new DataConfig().ImageSize);
+        TrainingConfigResolver.PictureSize(new TrainingRequest { DataPath = "", OutPath = "", ImageSize = given, Preset = preset });
 
     /// <summary>The report's JSON with the training-time estimate added as "estimate" (null when it was skipped).</summary>
     public static string Json(DatasetReport report, TrainingEstimate? estimate)

@@ -1,3 +1,4 @@
+using Noisette.Runs;
 using System.CommandLine;
 using Noisette.Pipelines;
 
@@ -23,16 +24,14 @@ public static class DemoCommand
             var run = Path.Combine(outDir, "run");
             bool existed = Directory.Exists(run) && Directory.EnumerateFileSystemEntries(run).Any();
             if (existed) Cli.Info($"{run} holds an earlier demo; it is moved into a previous-* subfolder there");
-            var prepared = TrainingPipeline.Start(new TrainRequest
+            var prepared = TrainingPipeline.Start(new TrainingRequest
             {
                 DataPath = DemoDataPath,
                 OutPath = run,
                 Preset = "tiny",
                 Steps = n,
-                Batch = 32,
                 LearningRate = 1e-3,
                 EmaDecay = 0.995,          // a short run: average over the last ~200 steps, not ~1000
-                CheckpointEvery = Math.Max(1, n / 3),
                 Threads = p.GetValue(threads),
                 Force = existed,
             }, Cli.Info, Cli.Warn);

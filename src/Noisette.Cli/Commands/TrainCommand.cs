@@ -7,26 +7,28 @@ namespace Noisette.Cli.Commands;
 
 public static class TrainCommand
 {
+    private static readonly TrainingConfig Defaults = new();
+
     public static Command Create()
     {
         var data = new Option<string>("--data") { Description = "Folder of training images (searched recursively; never written to)", Required = true };
         var output = new Option<string>("--out") { Description = "Run folder to create", Required = true };
         var config = new Option<string?>("--config") { Description = "Config file (see `noisette init`)" };
         var preset = new Option<string?>("--preset") { Description = "Model preset: tiny, letters32, ddpm32, letters64, ddpm64, adm256 (default: chosen from the images)" };
-        var imageSize = new Option<int?>("--image-size") { Description = "Training image size in pixels (default 32)" };
-        var steps = new Option<int?>("--steps") { Description = "Optimizer steps in total" };
-        var batch = new Option<int?>("--batch") { Description = "Images per step" };
-        var lr = new Option<double?>("--lr") { Description = "Learning rate (default 2e-4)" };
-        var every = new Option<int?>("--checkpoint-every") { Description = "Steps between checkpoints (default 1000)" };
+        var imageSize = new Option<int?>("--image-size") { Description = $"Training image size in pixels (default: the preset's, else {TrainingDefaults.ImageSize})" };
+        var steps = new Option<int?>("--steps") { Description = $"Optimizer steps in total (default {TrainingDefaults.Steps})" };
+        var batch = new Option<int?>("--batch") { Description = "Images per step (default: the preset's)" };
+        var lr = new Option<double?>("--lr") { Description = $"Learning rate (default {Defaults.LearningRate.ToString(System.Globalization.CultureInfo.InvariantCulture)})" };
+        var every = new Option<int?>("--checkpoint-every") { Description = "Steps between checkpoints (default: a tenth of the steps, at most 1000)" };
         var initFrom = new Option<string?>("--init-from") { Description = "Start from the weights of this run or checkpoint (fine-tuning)" };
-        var seed = new Option<long?>("--seed") { Description = "Seed for everything random (default 0)" };
-        var device = new Option<string?>("--device") { Description = "cpu or cuda (default cpu)" };
+        var seed = new Option<long?>("--seed") { Description = $"Seed for everything random (default {Defaults.Seed})" };
+        var device = new Option<string?>("--device") { Description = $"cpu or cuda (default {Defaults.Device})" };
         var threads = Cli.ThreadsOption();
         var precision = new Option<string?>("--precision") { Description = "fp32 (default), bf16, fp16 (GPUs only) or auto (bf16 where the CPU or GPU computes it natively, else fp32); weights and checkpoints stay float32" };
         var flip = new Option<bool>("--flip") { Description = "Augment with random horizontal flips (off by default: letters are not symmetric)" };
         var force = new Option<bool>("--force") { Description = "Train despite fatal data-check problems, and use an output folder that is not empty (its contents are moved to previous-*)" };
         var classes = new Option<string>("--classes") { Description = "Class labels: auto (from subfolders when every image sits in one), subfolders, none", DefaultValueFactory = _ => "auto" };
-        var classDropout = new Option<double?>("--class-dropout") { Description = "Share of labels dropped for classifier-free guidance (default 0.1)" };
+        var classDropout = new Option<double?>("--class-dropout") { Description = $"Share of labels dropped for classifier-free guidance (default {Defaults.ClassDropout.ToString(System.Globalization.CultureInfo.InvariantCulture)})" };
         var balanced = new Option<bool>("--balanced") { Description = "Show every class equally often, however many images each has" };
         var cmd = new Command("train", "Train a diffusion model on a folder of images")
         {
@@ -35,7 +37,7 @@ public static class TrainCommand
         };
         cmd.SetAction(p => Cli.Guard(() =>
         {
-            var request = new TrainRequest
+            var request = new TrainingRequest
             {
                 DataPath = p.GetValue(data)!,
                 OutPath = p.GetValue(output)!,

@@ -20,21 +20,31 @@ public sealed record ClassLabels(string[] Names, int[] Labels)
     public static ClassLabels? FromSubfolders(IReadOnlyList<string> relativePaths, ClassMode mode)
     {
         if (mode == ClassMode.None || relativePaths.Count == 0) return null;
-        var top = relativePaths.FirstOrDefault(p => !p.Contains('/'));
-        if (top is not null)
-        {
-            if (mode == ClassMode.Auto) return null;
-            throw new NoisetteInputException($"--classes subfolders: every image must sit in a class subfolder, but {top} is at the top of the data folder");
-        }
-        var names = relativePaths.Select(p => p[..p.IndexOf('/')]).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-        if (names.Length < 2)
-        {
-            if (mode == ClassMode.Auto) return null;
-            throw new NoisetteInputException($"--classes subfolders needs at least two class subfolders; found only '{names[0]}'");
-        }
+        if (WhyNoClasses(relativePaths) is { } why)
+            return mode == ClassMode.Auto ? null : throw new NoisetteInputException(NoClassesMessage(why));
+        var names = SubfolderNames(relativePaths);
         var index = names.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i, StringComparer.Ordinal);
         return new ClassLabels(names, relativePaths.Select(p => index[p[..p.IndexOf('/')]]).ToArray());
     }
+
+    /// <summary>
+    /// Why the pictures at these relative paths give no classes (not all in a subfolder, or all in one), or null
+    /// when every picture sits in one of two or more subfolders.
+    /// </summary>
+    public static string? WhyNoClasses(IReadOnlyList<string> relativePaths)
+    {
+        if (relativePaths.Count == 0) return "there is no readable picture";
+        if (relativePaths.FirstOrDefault(p => !p.Contains('/')) is { } top) return $"{top} is at the top of the folder, not in a subfolder";
+        var names = SubfolderNames(relativePaths);
+        return names.Length < 2 ? $"they all sit in the one subfolder '{names[0]}'" : null;
+    }
+
+    /// <summary>The message when classes are asked for but the pictures give none, for <paramref name="why"/>.</summary>
+    public static string NoClassesMessage(string why) =>
+        $"classes were asked for, but the pictures do not all sit in two or more subfolders ({why}), so there are no classes to learn";
+
+    private static string[] SubfolderNames(IReadOnlyList<string> relativePaths) =>
+        relativePaths.Select(p => p[..p.IndexOf('/')]).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
 
     /// <summary>The index of a class name; an unknown name is an input error that lists the known ones.</summary>
     public static int Resolve(IReadOnlyList<string> names, string name)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
 namespace Noisette.IO;
@@ -42,6 +43,26 @@ public static class Json
     {
         if (!File.Exists(path)) throw new NoisetteInputException($"{path} does not exist");
         return Deserialize<T>(File.ReadAllText(path), path);
+    }
+
+    /// <summary>
+    /// Reads a file as <typeparamref name="T"/> after <paramref name="upgrade"/> has rewritten its JSON tree: how a file
+    /// written by an earlier version is brought to today's shape before the strict deserialiser sees it.
+    /// </summary>
+    public static T Read<T>(string path, Action<JsonNode> upgrade)
+    {
+        if (!File.Exists(path)) throw new NoisetteInputException($"{path} does not exist");
+        try
+        {
+            var node = JsonNode.Parse(File.ReadAllText(path), null, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            if (node is null) throw new NoisetteInputException($"{path} is empty");
+            upgrade(node);
+            return node.Deserialize<T>(Options) ?? throw new NoisetteInputException($"{path} is empty");
+        }
+        catch (JsonException e)
+        {
+            throw new NoisetteInputException($"{path} is not valid: {e.Message}", e);
+        }
     }
 
     public static void Write<T>(string path, T value) => AtomicFile.WriteAllText(path, Serialize(value) + "\n");

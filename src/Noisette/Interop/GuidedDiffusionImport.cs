@@ -458,7 +458,6 @@ public static class GuidedDiffusionImport
                 Preset = m.ImageSize >= 128 ? "adm256" : m.ImageSize >= 64 ? "ddpm64" : "ddpm32",
                 Model = m,
                 Diffusion = resolved.Diffusion,
-                Data = new DataConfig { ImageSize = m.ImageSize, Channels = m.InChannels == 1 ? ChannelMode.Gray : ChannelMode.Rgb },
                 Batch = m.ImageSize >= 128 ? 4 : 16,
                 LearningRate = 1e-4,
                 WarmupSteps = 0,

@@ -100,7 +100,7 @@ public static class EvaluationPipeline
     {
         var folder = dataOverride ?? model.Config.Run.DataPath;
         if (string.IsNullOrEmpty(folder)) throw new NoisetteInputException($"run {model.Run.Root} does not record its data folder; pass --data");
-        var ds = TrainingPipeline.LoadData(folder, model.Config.Training.Data, info, warn);
+        var ds = TrainingPipeline.LoadData(folder, model.Config.Training.Pictures, info, warn);
         var recorded = model.Config.Run.DatasetFingerprint;
         if (!string.IsNullOrEmpty(recorded) && recorded != ds.Fingerprint)
             warn($"the images in {folder} are not the ones this run was trained on (fingerprint differs); the train/validation split may not match training");

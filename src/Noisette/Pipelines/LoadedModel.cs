@@ -123,7 +123,7 @@ public sealed class LoadedModel : IDisposable
     public byte[] LoadImage(string path, bool gray = false)
     {
         if (!File.Exists(path)) throw new NoisetteInputException($"the image '{path}' does not exist");
-        var data = Config.Training.Data with { ImageSize = Model.Config.ImageSize };
+        var data = Config.Training.Pictures;
         var channels = gray || Model.Config.InChannels == 1 ? ChannelMode.Gray : ChannelMode.Rgb;
         return ImagePreprocessor.LoadImage(path, data, channels);
     }

@@ -7,37 +7,6 @@ using Noisette.Training;
 
 namespace Noisette.Pipelines;
 
-/// <summary>What a person asks for when starting a run; everything left null takes a sensible default.</summary>
-public sealed record TrainRequest
-{
-    public required string DataPath { get; init; }
-    public required string OutPath { get; init; }
-    /// <summary>A config file (JSON with comments, as written by <c>noisette init</c>).</summary>
-    public string? ConfigFile { get; init; }
-    /// <summary>A preset name; when neither it nor a config file is given, one is chosen from the images.</summary>
-    public string? Preset { get; init; }
-    public int? ImageSize { get; init; }
-    public int? Steps { get; init; }
-    public int? Batch { get; init; }
-    public double? LearningRate { get; init; }
-    /// <summary>Decay of the weights' moving average (short runs want a shorter memory, e.g. 0.995).</summary>
-    public double? EmaDecay { get; init; }
-    public int? CheckpointEvery { get; init; }
-    public long? Seed { get; init; }
-    public string? Device { get; init; }
-    public int? Threads { get; init; }
-    /// <summary>fp32 (the default), bf16, fp16 or auto (bf16 where the hardware computes it natively).</summary>
-    public Precision? Precision { get; init; }
-    public bool? Flip { get; init; }
-    /// <summary>Class labels from subfolders: auto (when every image sits in one), subfolders, or none.</summary>
-    public ClassMode Classes { get; init; } = ClassMode.Auto;
-    public double? ClassDropout { get; init; }
-    public bool? ClassBalanced { get; init; }
-    /// <summary>A run or checkpoint folder whose weights (model and EMA) start this run.</summary>
-    public string? InitFrom { get; init; }
-    public bool Force { get; init; }
-}
-
 /// <summary>
 /// Turns a request into a ready <see cref="Trainer"/>: resolves the configuration, loads and splits the images,
 /// prepares the run folder. Shared by the CLI and the studio.
@@ -46,7 +15,7 @@ public static class TrainingPipeline
 {
     public sealed record Prepared(Trainer Trainer, ImageDataset Dataset);
 
-    public static Prepared Start(TrainRequest r, Action<string> info, Action<string> warn)
+    public static Prepared Start(TrainingRequest r, Action<string> info, Action<string> warn)
     {
         if (r.Threads is int threads) Runtime.TorchRuntime.CheckThreads(threads);   // before the data check and the run folder
         var data = Path.GetFullPath(r.DataPath);
@@ -57,85 +26,32 @@ public static class TrainingPipeline
             throw new NoisetteInputException(
                 $"the data folder {data} is inside the output folder {run.Root}; Noisette never moves or writes into the data folder. Choose an --out outside it");
 
-        // 1. The configuration before seeing the images.
-        TrainingConfig? cfg = null;
+        // 1. What the configuration is made from besides the request: a config file, the run a fine-tune starts from.
+        var configFile = r.ConfigFile is null ? null : ConfigUpgrade.ReadConfigFile(r.ConfigFile);
         string? initFromDir = null;
-        if (r.ConfigFile is not null) cfg = Json.Read<TrainingConfig>(r.ConfigFile);
+        FineTuneSource? source = null;
         if (r.InitFrom is not null)
         {
-            var (sourceDir, _, source) = Checkpoint.Resolve(r.InitFrom);
+            var (sourceDir, _, sourceRun) = Checkpoint.Resolve(r.InitFrom);
             initFromDir = sourceDir;
-            var src = source.ReadConfig().Training;
-            // Without a config file, the source run's own settings (learning rate, batch, EMA, ...): an import records
-            // those its model was released with, which its preset's defaults are not. What describes the machine the
-            // source was trained on (device, threads, precision) is not inherited: this machine's defaults apply.
-            var machine = new TrainingConfig();
-            cfg = (cfg ?? src with { Device = machine.Device, Threads = machine.Threads, Precision = machine.Precision }) with
-            {
-                Preset = src.Preset,
-                ClassNames = src.ClassNames,
-                Model = src.Model,
-                Diffusion = src.Diffusion,
-                Data = (cfg?.Data ?? src.Data) with { ImageSize = src.Model.ImageSize, Channels = src.Model.InChannels == 1 ? ChannelMode.Gray : ChannelMode.Rgb },
-            };
-            if (r.ImageSize is { } s && s != src.Model.ImageSize)
-                cfg = cfg with { Model = cfg.Model.Resized(s), Data = cfg.Data with { ImageSize = s } };
+            source = new FineTuneSource(Path.GetFileName(sourceRun.Root), sourceRun.ReadConfig().Training);
         }
-        if (r.Preset is not null) cfg = WithPreset(cfg, r.Preset);
-        int imageSize = r.ImageSize ?? cfg?.Data.ImageSize ?? 32;
-        var dataConfig = (cfg?.Data ?? new DataConfig()) with { ImageSize = imageSize };
-        if (r.Flip is { } flip) dataConfig = dataConfig with { FlipAugment = flip };
 
         // 2. The health check: a short summary, and no training on fatal problems unless forced.
-        var report = DatasetReport.Run(data, new DatasetCheckOptions { Config = dataConfig });
+        var report = DatasetReport.Run(data, new DatasetCheckOptions { Config = TrainingConfigResolver.CheckSettings(r, configFile, source) });
         foreach (var line in report.Summary().Split(Environment.NewLine).Skip(1)) warn("check: " + line);
         if (report.HasFatal && !r.Force)
             throw new NoisetteInputException("the data check found a fatal problem: " +
                 string.Join("; ", report.Fatal.Select(f => f.Message)) + ". Fix the folder, or pass --force to train anyway");
 
-        // 3. The images.
-        var dataset = LoadData(data, dataConfig, info, warn);
+        // 3. The configuration, from the request and what the check measured (the studio resolves the same way).
+        var resolution = TrainingConfigResolver.Resolve(r, DataFacts.From(report), configFile, source);
+        foreach (var note in resolution.Notes) info(note);
+        var cfg = resolution.OrThrow();
 
-        // 4. The model, chosen from the images when nothing said which.
-        cfg ??= TrainingConfig.FromPreset(AutoPreset(dataset.ResolvedChannels, imageSize));
-        cfg = cfg with { Data = dataConfig with { Channels = dataset.ResolvedChannels } };
-        if (cfg.Model.ImageSize != imageSize) cfg = cfg with { Model = cfg.Model.Resized(imageSize) };
-        if (cfg.Model.InChannels != dataset.Channels)
-            throw new NoisetteInputException(
-                $"the images are {(dataset.Channels == 1 ? "gray" : "RGB")} but the model takes {cfg.Model.InChannels} channel(s); " +
-                "choose a preset for these images, or set data.channels in the config");
-        var labels = ClassLabels.FromSubfolders(dataset.RelativePaths, r.Classes);
-        if (labels is not null)
-        {
-            info($"classes from subfolders ({labels.Count}): {string.Join(", ", labels.Names)}");
-            if (cfg.ClassNames is { } known && !known.SequenceEqual(labels.Names))
-                throw new NoisetteInputException($"the folder's classes ({string.Join(", ", labels.Names)}) differ from the starting model's ({string.Join(", ", known)})");
-            if (r.InitFrom is not null && cfg.ClassNames is null && cfg.Model.NumClasses > 0)
-                info($"the starting model's {cfg.Model.NumClasses} classes have no names (an import): the folder's {labels.Count} classes and the null class " +
-                     $"get a new class embedding (label_emb.weight, {labels.Count + 1} rows), each row starting at the mean of the starting model's " +
-                     $"{cfg.Model.NumClasses} rows; every other weight is the starting model's");
-            cfg = cfg with { ClassNames = labels.Names, Model = cfg.Model with { NumClasses = labels.Count, NullClass = true } };
-        }
-        else if (cfg.ClassNames is not null || cfg.Model.NumClasses > 0)
-        {
-            if (r.InitFrom is null) cfg = cfg with { ClassNames = null, Model = cfg.Model with { NumClasses = 0, NullClass = false } };
-            else throw new NoisetteInputException("the starting model is class-conditional: put the images in one subfolder per class");
-        }
-        cfg = cfg with
-        {
-            ClassDropout = r.ClassDropout ?? cfg.ClassDropout,
-            ClassBalanced = r.ClassBalanced ?? cfg.ClassBalanced,
-            Steps = r.Steps ?? cfg.Steps,
-            Batch = r.Batch ?? cfg.Batch,
-            LearningRate = r.LearningRate ?? cfg.LearningRate,
-            EmaDecay = r.EmaDecay ?? cfg.EmaDecay,
-            CheckpointEvery = r.CheckpointEvery ?? cfg.CheckpointEvery,
-            Seed = r.Seed ?? cfg.Seed,
-            Device = r.Device ?? cfg.Device,
-            Threads = r.Threads ?? cfg.Threads,
-            Precision = r.Precision ?? cfg.Precision,
-        };
-        cfg.Validate();
+        // 4. The images, as the model takes them.
+        var dataset = LoadData(data, cfg.Pictures, info, warn);
+        var labels = cfg.ClassNames is null ? null : ClassesOf(dataset, cfg.ClassNames);
         Runtime.TorchRuntime.CheckThreads(cfg.Threads);
         // A precision this device cannot run (fp16 on a CPU) is refused before the run folder is touched.
         var device = Runtime.TorchRuntime.ResolveDevice(cfg.Device);
@@ -192,17 +108,20 @@ public static class TrainingPipeline
 
     private static Prepared ResumeHeld(RunFolder run, RunConfig rc, int? steps, bool force, Action<string> info, Action<string> warn)
     {
-        var dataset = LoadData(rc.Run.DataPath, rc.Training.Data, info, warn);
-        ClassLabels? labels = null;
-        if (rc.Training.ClassNames is { } names)
-        {
-            labels = ClassLabels.FromSubfolders(dataset.RelativePaths, ClassMode.Subfolders)!;
-            if (!labels.Names.SequenceEqual(names))
-                throw new NoisetteInputException($"the data folder's classes ({string.Join(", ", labels.Names)}) differ from the run's ({string.Join(", ", names)})");
-        }
+        var dataset = LoadData(rc.Run.DataPath, rc.Training.Pictures, info, warn);
+        var labels = rc.Training.ClassNames is { } names ? ClassesOf(dataset, names) : null;
         var trainer = Trainer.Resume(run, new SubsetImageSet(dataset, dataset.TrainIndices, labels?.Labels), dataset.Fingerprint, steps, force, warn,
                                      Validation(dataset, labels));
         return new Prepared(trainer, dataset);
+    }
+
+    /// <summary>The labels of a dataset's pictures from their subfolders, which must be the run's classes.</summary>
+    private static ClassLabels ClassesOf(ImageDataset dataset, IReadOnlyList<string> names)
+    {
+        var labels = ClassLabels.FromSubfolders(dataset.RelativePaths, ClassMode.Subfolders)!;
+        if (!labels.Names.SequenceEqual(names))
+            throw new NoisetteInputException($"the data folder's classes ({string.Join(", ", labels.Names)}) differ from the run's ({string.Join(", ", names)})");
+        return labels;
     }
 
     private static SubsetImageSet? Validation(ImageDataset ds, ClassLabels? labels) =>
@@ -231,21 +150,6 @@ public static class TrainingPipeline
         foreach (var s in ds.Skipped) run.Log($"skipped {s.RelativePath}: {s.Reason}");
         foreach (var u in ds.Upscaled) run.Log($"upscaled {u}");
     }
-
-    public static string AutoPreset(ChannelMode channels, int imageSize) => (channels, imageSize) switch
-    {
-        (ChannelMode.Gray, <= 32) => "letters32",
-        (ChannelMode.Gray, _) => "letters64",
-        (_, <= 32) => "ddpm32",
-        _ => "ddpm64",
-    };
-
-    private static TrainingConfig WithPreset(TrainingConfig? cfg, string preset)
-    {
-        var p = TrainingConfig.FromPreset(preset);
-        return cfg is null ? p : cfg with { Preset = p.Preset, Model = p.Model, Data = cfg.Data with { ImageSize = p.Model.ImageSize } };
-    }
-
 }
 
 /// <summary>A view of some images of a set (the training split of a dataset).</summary>

@@ -44,7 +44,7 @@ public sealed partial class RunFolder
     public RunConfig ReadConfig()
     {
         if (!Exists) throw new NoisetteInputException($"{Root} is not a Noisette run (no config.json)");
-        var config = Json.Read<RunConfig>(ConfigPath);
+        var config = ConfigUpgrade.ReadRunConfig(ConfigPath);
         static NoisetteInputException Missing(string what) => new($"config.json has no {what}");
         // The deserialiser leaves an explicit null where the types say there is always a value; check before use.
         var t = config.Training ?? throw Missing("training section");

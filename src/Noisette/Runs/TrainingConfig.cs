@@ -2,6 +2,8 @@ using Noisette.Runtime;
 using Noisette.Data;
 using Noisette.Diffusion;
 using Noisette.Models;
+using System.Globalization;
+using System.Text.Json.Serialization;
 
 namespace Noisette.Runs;
 
@@ -17,10 +19,11 @@ public sealed record TrainingConfig
     public string Preset { get; init; } = "tiny";
     public UNetConfig Model { get; init; } = ModelPresets.Get("tiny").Model;
     public DiffusionConfig Diffusion { get; init; } = new();
-    public DataConfig Data { get; init; } = new();
+    /// <summary>How the pictures are prepared. Their size and channel count follow the model: see <see cref="Pictures"/>.</summary>
+    public DataSettings Data { get; init; } = new();
 
     /// <summary>Optimizer steps in total.</summary>
-    public int Steps { get; init; } = 10_000;
+    public int Steps { get; init; } = TrainingDefaults.Steps;
     public int Batch { get; init; } = 32;
     /// <summary>Micro-batches whose gradients are summed per optimizer step (the effective batch is Batch × this).</summary>
     public int GradAccumulation { get; init; } = 1;
@@ -39,7 +42,7 @@ public sealed record TrainingConfig
     /// <summary>Warm the EMA up: decay = min(EmaDecay, (1+n)/(10+n)) after n updates.</summary>
     public bool EmaWarmup { get; init; } = true;
 
-    public int CheckpointEvery { get; init; } = 1000;
+    public int CheckpointEvery { get; init; } = TrainingDefaults.CheckpointEvery(TrainingDefaults.Steps);
     /// <summary>Checkpoints kept; older ones are deleted when a new one is written.</summary>
     public int KeepCheckpoints { get; init; } = 5;
     /// <summary>Metrics and progress every this many steps (the only place the loss is read back from the device).</summary>
@@ -79,29 +82,54 @@ public sealed record TrainingConfig
 
     public int ImagesPerStep => Batch * GradAccumulation;
 
+    /// <summary>
+    /// Side of the square pictures the run trains on, in pixels: the model's own size (a later latent model
+    /// multiplies it by its autoencoder's factor here, and only here).
+    /// </summary>
+    [JsonIgnore] public int PixelSize => Model.ImageSize;
+
+    /// <summary>Channels of the pictures the run trains on: the model's.</summary>
+    [JsonIgnore] public ChannelMode PixelChannels => Model.InChannels == 1 ? ChannelMode.Gray : ChannelMode.Rgb;
+
+    /// <summary>How this run's pictures are loaded: <see cref="Data"/> at <see cref="PixelSize"/> and <see cref="PixelChannels"/>.</summary>
+    [JsonIgnore] public DataConfig Pictures => new(Data, PixelSize) { Channels = PixelChannels };
+
     /// <summary>Throws <see cref="NoisetteInputException"/> naming the first bad setting.</summary>
     public void Validate()
     {
-        static void Fail(string m) => throw new NoisetteInputException("config: " + m);
-        Model.Validate();
-        Diffusion.Validate();
-        if (Data.ImageSize != Model.ImageSize) Fail($"data image_size {Data.ImageSize} differs from the model's image_size {Model.ImageSize}");
-        if (Steps < 1) Fail($"steps must be at least 1, got {Steps}");
-        if (Batch < 1) Fail($"batch must be at least 1, got {Batch}");
-        if (GradAccumulation < 1) Fail($"grad_accumulation must be at least 1, got {GradAccumulation}");
-        if (!(LearningRate > 0 && LearningRate < 1)) Fail($"learning_rate must be in (0, 1), got {LearningRate}");
-        if (WarmupSteps < 0) Fail("warmup_steps must not be negative");
-        if (EmaDecay is < 0 or >= 1) Fail($"ema_decay must be in [0, 1), got {EmaDecay}");
-        if (CheckpointEvery < 1) Fail($"checkpoint_every must be at least 1, got {CheckpointEvery}");
-        if (KeepCheckpoints < 1) Fail($"keep_checkpoints must be at least 1, got {KeepCheckpoints}");
-        if (LogEvery < 1) Fail($"log_every must be at least 1, got {LogEvery}");
-        if (SampleCount < 0) Fail("sample_count must not be negative");
-        if (Threads < 0) Fail($"threads must not be negative, got {Threads}");
-        if (Data.ValidationFraction is < 0 or >= 1) Fail($"validation_fraction must be in [0, 1), got {Data.ValidationFraction}");
-        if (Model.LearnSigma != Diffusion.LearnSigma) Fail("model.learn_sigma and diffusion.learn_sigma must agree");
-        if (ClassDropout is < 0 or > 1) Fail($"class_dropout must be in [0, 1], got {ClassDropout}");
-        if (ClassNames is not null && ClassNames.Length != Model.NumClasses)
-            Fail($"{ClassNames.Length} class names but model.num_classes is {Model.NumClasses}");
+        if (Problems().FirstOrDefault() is { } p) throw new NoisetteInputException("config: " + p.Message);
+    }
+
+    /// <summary>Every setting out of range or inconsistent, each named in words with its key.</summary>
+    public IReadOnlyList<ConfigProblem> Problems()
+    {
+        var list = new List<ConfigProblem>();
+        void Check(bool ok, string key, string message) { if (!ok) list.Add(new ConfigProblem(key, message)); }
+        void Part(string key, Action validate)
+        {
+            try { validate(); }
+            catch (NoisetteInputException e) { list.Add(new ConfigProblem(key, e.Message)); }
+        }
+        Part("model", Model.Validate);
+        Part("diffusion", Diffusion.Validate);
+        Part("data", Data.Validate);
+        var s = CultureInfo.InvariantCulture;
+        Check(Steps >= 1, "steps", $"the number of steps must be at least 1, got {Steps}");
+        Check(Batch >= 1, "batch", $"the batch must be at least 1 picture per step, got {Batch}");
+        Check(GradAccumulation >= 1, "grad_accumulation", $"the micro-batches per step (grad_accumulation) must be at least 1, got {GradAccumulation}");
+        Check(LearningRate > 0 && LearningRate < 1, "learning_rate", $"the learning rate must be above 0 and below 1, got {LearningRate.ToString(s)}");
+        Check(WarmupSteps >= 0, "warmup_steps", $"the learning-rate warm-up (warmup_steps) must not be negative, got {WarmupSteps}");
+        Check(EmaDecay is >= 0 and < 1, "ema_decay", $"the decay of the weights' moving average (ema_decay) must be from 0 up to (not including) 1, got {EmaDecay.ToString(s)}");
+        Check(CheckpointEvery >= 1, "checkpoint_every", $"the steps between checkpoints must be at least 1, got {CheckpointEvery}");
+        Check(KeepCheckpoints >= 1, "keep_checkpoints", $"the checkpoints kept (keep_checkpoints) must be at least 1, got {KeepCheckpoints}");
+        Check(LogEvery >= 1, "log_every", $"the steps between log lines (log_every) must be at least 1, got {LogEvery}");
+        Check(SampleCount >= 0, "sample_count", $"the pictures of a checkpoint's sample grid (sample_count) must not be negative, got {SampleCount}");
+        Check(Threads >= 0, "threads", $"the number of CPU threads must not be negative, got {Threads}");
+        Check(Model.LearnSigma == Diffusion.LearnSigma, "diffusion", "model.learn_sigma and diffusion.learn_sigma must agree");
+        Check(ClassDropout is >= 0 and <= 1, "class_dropout", $"the share of class labels dropped for guidance (class_dropout) must be from 0 to 1, got {ClassDropout.ToString(s)}");
+        Check(ClassNames is null || ClassNames.Length == Model.NumClasses, "classes",
+              $"{ClassNames?.Length} class names but the model has {Model.NumClasses} classes (model.num_classes)");
+        return list;
     }
 
     /// <summary>The learning rate at an optimizer step: linear warm-up, then constant or cosine decay.</summary>
@@ -114,17 +142,6 @@ public sealed record TrainingConfig
         return min + (LearningRate - min) * 0.5 * (1 + Math.Cos(Math.PI * progress));
     }
 
-    /// <summary>A config for a preset with the given data image size and sensible defaults.</summary>
-    public static TrainingConfig FromPreset(string preset)
-    {
-        var p = ModelPresets.Get(preset);
-        return new TrainingConfig
-        {
-            Preset = p.Name,
-            Model = p.Model,
-            Diffusion = new DiffusionConfig { LearnSigma = p.Model.LearnSigma },
-            Data = new DataConfig { ImageSize = p.Model.ImageSize, Channels = p.Model.InChannels == 1 ? ChannelMode.Gray : ChannelMode.Rgb },
-            Batch = p.DefaultBatch,
-        };
-    }
+    /// <summary>A new run's config for a preset, with every other setting at its default.</summary>
+    public static TrainingConfig FromPreset(string preset) => TrainingDefaults.For(preset);
 }

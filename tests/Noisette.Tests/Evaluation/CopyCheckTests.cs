@@ -79,7 +79,6 @@ public class CopyCheckTests
             Model = Noisette.Models.ModelPresets.Get("tiny").Model with { Dropout = 0, ImageSize = 16 },
             Diffusion = new Noisette.Diffusion.DiffusionConfig { Prediction = Noisette.Diffusion.Prediction.X0 },
         };
-        config = config with { Data = config.Data with { ImageSize = 16 } };
         using (var trainer = Noisette.Training.Trainer.Start(config, run, training, TestData.Info()))
             trainer.Train(CancellationToken.None);
 

@@ -162,8 +162,8 @@ public sealed class GuidedDiffusionExactnessTests : IDisposable
         var result = GuidedDiffusionImport.ImportToRun(Fixture("adm_tiny.pt"), runDir, Fixture("adm_tiny.flags.json"));
         Assert.Equal(1_422_278L, result.Parameters);
         var rc = result.Run.ReadConfig();
-        Assert.Equal(32, rc.Training.Data.ImageSize);
-        Assert.Equal(Noisette.Data.ChannelMode.Rgb, rc.Training.Data.Channels);
+        Assert.Equal(32, rc.Training.Pictures.ImageSize);
+        Assert.Equal(Noisette.Data.ChannelMode.Rgb, rc.Training.Pictures.Channels);
         Assert.True(rc.Training.Model.LearnSigma && rc.Training.Diffusion.LearnSigma);
         Assert.Equal(16, rc.Training.Model.HeadChannels);
         Assert.Equal([0L], result.Run.CheckpointSteps());
@@ -199,7 +199,7 @@ public sealed class GuidedDiffusionExactnessTests : IDisposable
         var configPath = Path.Combine(_dir, "finetune.json");
         Json.Write(configPath, new TrainingConfig { Steps = 20, Batch = 4, CheckpointEvery = 20, LogEvery = 5, SampleCount = 0, LearningRate = 1e-4, WarmupSteps = 0 });
 
-        var request = new TrainRequest { DataPath = data, OutPath = Path.Combine(_dir, "tuned"), InitFrom = source, ConfigFile = configPath };
+        var request = new TrainingRequest { DataPath = data, OutPath = Path.Combine(_dir, "tuned"), InitFrom = source, ConfigFile = configPath };
         var prepared = TrainingPipeline.Start(request, _ => { }, _ => { });
         using var trainer = prepared.Trainer;
         Assert.True(trainer.Config.Model.LearnSigma);
@@ -247,7 +247,7 @@ public sealed class GuidedDiffusionExactnessTests : IDisposable
         var configPath = Path.Combine(_dir, "finetune.json");
         Json.Write(configPath, new TrainingConfig { Steps = 4, Batch = 4, CheckpointEvery = 4, LogEvery = 2, SampleCount = 0, LearningRate = 1e-3, WarmupSteps = 0 });
         var notes = new List<string>();
-        var prepared = TrainingPipeline.Start(new TrainRequest { DataPath = data, OutPath = Path.Combine(_dir, "tuned"), InitFrom = source, ConfigFile = configPath },
+        var prepared = TrainingPipeline.Start(new TrainingRequest { DataPath = data, OutPath = Path.Combine(_dir, "tuned"), InitFrom = source, ConfigFile = configPath },
                                               notes.Add, _ => { });
         using var trainer = prepared.Trainer;
         Assert.Equal(["A", "B"], trainer.Config.ClassNames!);
@@ -309,7 +309,7 @@ public sealed class GuidedDiffusionExactnessTests : IDisposable
         var recorded = sourceRun.ReadConfig();
         sourceRun.WriteConfig(recorded with { Training = recorded.Training with { Device = "cuda", Threads = 64, Precision = Precision.Bf16 } });
 
-        var plain = TrainingPipeline.Start(new TrainRequest { DataPath = data, OutPath = Path.Combine(_dir, "t1"), InitFrom = source }, _ => { }, _ => { });
+        var plain = TrainingPipeline.Start(new TrainingRequest { DataPath = data, OutPath = Path.Combine(_dir, "t1"), InitFrom = source }, _ => { }, _ => { });
         using (var trainer = plain.Trainer)
         {
             var c = trainer.Config;
@@ -322,7 +322,7 @@ public sealed class GuidedDiffusionExactnessTests : IDisposable
             // What the new run records is what it trains with.
             Assert.Equal(imported.LearningRate, trainer.Run.ReadConfig().Training.LearningRate);
         }
-        var overridden = TrainingPipeline.Start(new TrainRequest { DataPath = data, OutPath = Path.Combine(_dir, "t2"), InitFrom = source, LearningRate = 3e-5, Batch = 2 },
+        var overridden = TrainingPipeline.Start(new TrainingRequest { DataPath = data, OutPath = Path.Combine(_dir, "t2"), InitFrom = source, LearningRate = 3e-5, Batch = 2 },
                                                 _ => { }, _ => { });
         using (var trainer = overridden.Trainer)
         {

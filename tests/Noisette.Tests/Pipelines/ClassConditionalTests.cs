@@ -66,7 +66,7 @@ public class ClassConditionalTests
     {
         using var outDir = new TestData.TempDir();
         var run = outDir["run"];
-        var prepared = TrainingPipeline.Start(new TrainRequest
+        var prepared = TrainingPipeline.Start(new TrainingRequest
         {
             DataPath = IOFolder, OutPath = run, Preset = "tiny", Steps = 400, Batch = 16, LearningRate = 2e-3,
             CheckpointEvery = 400, Threads = 2, Seed = 1,
@@ -150,7 +150,7 @@ public class ClassConditionalTests
         var images = TestData.Bars(8);
         using (var t = Trainer.Start(TestData.TinyConfig(2, 2), new RunFolder(outDir["src"]), images, TestData.Info()))
             t.Train(CancellationToken.None);
-        var prepared = TrainingPipeline.Start(new TrainRequest
+        var prepared = TrainingPipeline.Start(new TrainingRequest
         {
             DataPath = IOFolder, OutPath = outDir["dst"], InitFrom = outDir["src"], Steps = 2, Batch = 2, Threads = 1,
         }, _ => { }, _ => { });

@@ -85,7 +85,7 @@ public class RunLockTests
     {
         using var data = GlyphFolder(4);
         using var outDir = new TestData.TempDir();
-        var request = new Noisette.Pipelines.TrainRequest
+        var request = new Noisette.Runs.TrainingRequest
         {
             DataPath = data.Path, OutPath = outDir["run"], Preset = "tiny", Steps = 1, Batch = 4, Threads = 1, CheckpointEvery = 1,
         };
