@@ -110,7 +110,7 @@ public static class Endpoints
             if (!Path.IsPathRooted(fonts) || fonts.Contains('\0')) throw StudioError.BadField("fonts", "must be the full path of a folder of .ttf or .otf fonts, such as /usr/share/fonts");
             fonts = Path.TrimEndingDirectorySeparator(Path.GetFullPath(fonts));
             if (!Directory.Exists(fonts)) throw StudioError.BadField("fonts", $"there is no folder {fonts}");
-            if (SafePath.IsInside(fonts, ws.Root) || SafePath.IsInside(ws.Root, fonts))
+            if (PathContainment.IsSameOrInside(ws.Root, fonts) || PathContainment.IsSameOrInside(fonts, ws.Root))
                 throw StudioError.BadField("fonts", "must be a folder of fonts outside the studio's workspace");
             var chars = f.Optional("chars") ?? throw StudioError.BadField("chars", "is empty: type the characters to draw, such as ABC");
             if (chars.Length > 256) throw StudioError.BadField("chars", "may hold at most 256 characters");
@@ -153,7 +153,7 @@ public static class Endpoints
             var entry = c.Get(name, "name");
             // Every job in the queue counts, waiting ones included: a queued new run has no config.json yet, only its request.
             foreach (var (run, dataPath) in queue.DataPathsInUse())
-                if (SamePath(dataPath, entry.Path))
+                if (PathContainment.IsSame(dataPath, entry.Path))
                     throw StudioError.Conflict($"run '{run}' {(queue.Find(run)?.Phase is "queued" ? "is waiting to train" : "is training")} on this dataset; stop it first");
             var message = c.Remove(name, f.Optional("confirm"));
             hub.Publish("datasets", new { name });
@@ -196,9 +196,6 @@ public static class Endpoints
             classes = DetectedClasses(r),
         };
     }
-
-    private static bool SamePath(string a, string b) =>
-        string.Equals(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a)), Path.TrimEndingDirectorySeparator(Path.GetFullPath(b)), StringComparison.Ordinal);
 
     /// <summary>Class names when every readable picture sits in one of at least two subfolders; otherwise none.</summary>
     internal static string[]? DetectedClasses(DatasetReport r) =>
