@@ -33,14 +33,16 @@ public static class EditCommand
             {
                 ImagePath = path,
                 Strength = p.GetValue(strength),
-                Count = p.GetValue(n),
-                Seed = p.GetValue(seed),
-                Sampler = p.GetValue(sampler)!,
-                Class = p.GetValue(cls),
-                Guidance = p.GetValue(guidance) ?? model.DefaultGuidance,
-                Steps = p.GetValue(steps),
-                Eta = p.GetValue(eta),
-                BatchSize = m.BatchFor(p, model),
+                Settings = m.Settings(p, model) with
+                {
+                    Count = p.GetValue(n),
+                    Seed = p.GetValue(seed),
+                    Sampler = p.GetValue(sampler)!,
+                    Classes = p.GetValue(cls) is { } c ? [c] : [],
+                    Guidance = p.GetValue(guidance),
+                    Steps = p.GetValue(steps),
+                    Eta = p.GetValue(eta),
+                },
             }, outDir, (done, total) => Cli.Info($"  {done}/{total} images"));
             foreach (var f in result.Files) Cli.Info($"wrote {f}");
             return Cli.Ok;

@@ -34,15 +34,17 @@ public static class InpaintCommand
             {
                 ImagePath = p.GetValue(image)!,
                 MaskPath = p.GetValue(mask)!,
-                Count = p.GetValue(n),
-                Seed = p.GetValue(seed),
-                Sampler = p.GetValue(sampler)!,
-                Class = p.GetValue(cls),
-                Guidance = p.GetValue(guidance) ?? model.DefaultGuidance,
-                Steps = p.GetValue(steps),
                 Jumps = p.GetValue(jumps),
                 JumpLength = p.GetValue(jumpLength),
-                BatchSize = m.BatchFor(p, model),
+                Settings = m.Settings(p, model) with
+                {
+                    Count = p.GetValue(n),
+                    Seed = p.GetValue(seed),
+                    Sampler = p.GetValue(sampler)!,
+                    Classes = p.GetValue(cls) is { } c ? [c] : [],
+                    Guidance = p.GetValue(guidance),
+                    Steps = p.GetValue(steps),
+                },
             }, outDir, (done, total) => Cli.Info($"  {done}/{total} images"));
             foreach (var f in result.Files) Cli.Info($"wrote {f}");
             return Cli.Ok;
