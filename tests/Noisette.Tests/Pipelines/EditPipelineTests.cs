@@ -1,11 +1,8 @@
 using Noisette.Bundles;
-using Noisette.Data;
 using Noisette.Diffusion;
-using Noisette.Models;
 using Noisette.Pipelines;
 using Noisette.Sampling;
 using static Noisette.Tests.PipelineTestData;
-using static TorchSharp.torch;
 
 namespace Noisette.Tests;
 
@@ -15,7 +12,7 @@ public class EditPipelineTests
     [Fact]
     public void EditAtStrengthZeroKeepsTheInputAndAtOneSamplesTheSeed()
     {
-        using var model = RandomTinyModel();
+        using var model = TestData.RandomTinyModel();
         var denoiser = new Denoiser(model, new GaussianDiffusion(new DiffusionConfig()));
         var input = Picture(2);
         var options = new SamplerOptions { Steps = 6 };

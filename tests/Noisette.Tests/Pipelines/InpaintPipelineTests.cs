@@ -1,7 +1,5 @@
 using Noisette.Bundles;
-using Noisette.Data;
 using Noisette.Diffusion;
-using Noisette.Models;
 using Noisette.Pipelines;
 using Noisette.Sampling;
 using static Noisette.Tests.PipelineTestData;
@@ -24,7 +22,7 @@ public class InpaintPipelineTests
     [Fact]
     public void InpaintingKeepsTheKnownRegion()
     {
-        using var model = RandomTinyModel();
+        using var model = TestData.RandomTinyModel();
         var denoiser = new Denoiser(model, new GaussianDiffusion(new DiffusionConfig()));
         var input = Picture(1);
         var mask = new byte[32 * 32];

@@ -1,12 +1,8 @@
 using Noisette.Bundles;
-using Noisette.Data;
 using Noisette.Diffusion;
-using Noisette.Models;
 using Noisette.Pipelines;
 using Noisette.Sampling;
 using static Noisette.Tests.PipelineTestData;
-using static TorchSharp.torch;
-using Noisette.Cli;
 
 namespace Noisette.Tests;
 
@@ -16,7 +12,7 @@ public class InterpolatePipelineTests(TinyRunFixture fixture) : IClassFixture<Ti
     [Fact]
     public void InterpolationEndsOnTheTwoSeedsSamples()
     {
-        using var model = RandomTinyModel();
+        using var model = TestData.RandomTinyModel();
         var denoiser = new Denoiser(model, new GaussianDiffusion(new DiffusionConfig()));
         var options = new SamplerOptions { Steps = 5 };
         var frames = Interpolate.Images(denoiser, new DdimSampler(), options, 11, 12, 4, batchSize: 3);

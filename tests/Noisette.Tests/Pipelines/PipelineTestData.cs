@@ -1,22 +1,11 @@
 using System.CommandLine;
 using Noisette.Cli.Commands;
-using Noisette.Models;
-using static TorchSharp.torch;
 
 namespace Noisette.Tests;
 
-/// <summary>What the pipeline tests share: a small random network, random pictures, and the generating commands.</summary>
+/// <summary>What the pipeline tests share: random pictures, and the generating commands.</summary>
 internal static class PipelineTestData
 {
-    public static UNet RandomTinyModel()
-    {
-        random.manual_seed(3);
-        var model = new UNet(ModelPresets.Get("tiny").Model);
-        using (no_grad())
-            foreach (var p in model.parameters()) p.add_(randn_like(p) * 0.02);
-        return model;
-    }
-
     public static byte[] Picture(int seed)
     {
         var rng = new Random(seed);

@@ -1,12 +1,8 @@
-using Noisette.Bundles;
 using Noisette.Data;
 using Noisette.Diffusion;
-using Noisette.Models;
 using Noisette.Pipelines;
 using Noisette.Sampling;
 using static Noisette.Tests.PipelineTestData;
-using static TorchSharp.torch;
-using Noisette.Cli;
 
 namespace Noisette.Tests;
 

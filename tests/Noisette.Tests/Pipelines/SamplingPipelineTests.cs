@@ -112,7 +112,7 @@ public class SamplingPipelineTests(TinyRunFixture fixture) : IClassFixture<TinyR
     [InlineData(Prediction.X0)]
     public void DpmSolverRunsWithEveryPredictionTypeAndIsDeterministic(Prediction prediction)
     {
-        using var model = RandomTinyModel();
+        using var model = TestData.RandomTinyModel();
         var denoiser = new Denoiser(model, new GaussianDiffusion(new DiffusionConfig { Prediction = prediction }));
         var options = new SamplerOptions { Steps = 6 };
         var a = ImageBatches.Sample(denoiser, new DpmSolverSampler(), options, [3, 4], batchSize: 2);
@@ -168,7 +168,7 @@ public class SamplingPipelineTests(TinyRunFixture fixture) : IClassFixture<TinyR
     [Fact]
     public void PreviewsComeOncePerNetworkCallWithTheCurrentEstimate()
     {
-        using var model = RandomTinyModel();
+        using var model = TestData.RandomTinyModel();
         var denoiser = new CountingDenoiser(model, new GaussianDiffusion(new DiffusionConfig()));
         var previews = new List<(int First, int Step, int Steps)>();
         void Record(GenerationPreview p)

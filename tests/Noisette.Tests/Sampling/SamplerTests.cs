@@ -9,16 +9,6 @@ namespace Noisette.Tests;
 [Collection(RunsAlone.Name)]
 public class SamplerTests
 {
-    private static UNet TinyModel()
-    {
-        random.manual_seed(3);
-        var model = new UNet(ModelPresets.Get("tiny").Model);
-        // The zero-initialised output layers would make every prediction 0; give them weights.
-        using (no_grad())
-            foreach (var p in model.parameters()) p.add_(randn_like(p) * 0.02);
-        return model;
-    }
-
     [Theory]
     [InlineData("ddpm", 20, 0.0)]
     [InlineData("ddim", 10, 0.0)]
@@ -27,7 +17,7 @@ public class SamplerTests
     [InlineData("euler-a", 10, 0.0)]
     public void SamplingIsDeterministicForASeedAndIndependentOfTheBatch(string name, int steps, double eta)
     {
-        using var model = TinyModel();
+        using var model = TestData.RandomTinyModel();
         var denoiser = new Denoiser(model, new GaussianDiffusion(new DiffusionConfig()));
         var sampler = Samplers.Get(name);
         var options = new SamplerOptions { Steps = steps, Eta = eta };
@@ -49,7 +39,7 @@ public class SamplerTests
     [Fact]
     public void AnImagesOutputDependsOnItsSlotNotOnItsBatchmates()
     {
-        using var model = TinyModel();
+        using var model = TestData.RandomTinyModel();
         model.eval();
         using var _ = inference_mode();
         var x = randn(7, 1, 32, 32);
