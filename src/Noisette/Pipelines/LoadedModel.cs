@@ -59,13 +59,12 @@ public sealed class LoadedModel : IDisposable
 
     /// <summary>
     /// The bundle of a run's components around its loaded network. Every component a run can record today is built
-    /// here (config.json's <c>components</c>, or those implied for a run that does not record them): a pixel model's
-    /// identity autoencoder, and its classes.
+    /// here (config.json's <c>components</c>, which <see cref="RunFolder.ReadConfig"/> has checked, or those implied for
+    /// a run that does not record them): a pixel model's identity autoencoder, and its classes.
     /// </summary>
     private static ModelBundle Assemble(RunConfig config, UNet network)
     {
         var components = config.ComponentsOrImplied();
-        components.Validate(config.Training);
         IConditioner? conditioner = components.Conditioner == RunComponents.Classes
             ? ClassConditioner.For(network.Config, config.Training.ClassNames)
             : null;
