@@ -391,14 +391,17 @@ public static class Endpoints
         return match is null ? throw StudioError.BadField("class", $"must be all or one of {string.Join(", ", names)}, got '{choice}'") : [match];
     }
 
-    private static (string Checkpoint, string Sampler, int Steps, double Eta, long Seed, int Count) EditCommon(FormFields f, string sampler, int steps)
+    private static (string Checkpoint, GenerationSettings Settings) EditCommon(FormFields f, string sampler, int steps)
     {
         var checkpoint = f.Optional("checkpoint") ?? "latest";
         if (checkpoint != "latest" && !long.TryParse(checkpoint, NumberStyles.None, CultureInfo.InvariantCulture, out _))
             throw StudioError.BadField("checkpoint", $"must be 'latest' or a step number, got '{checkpoint}'");
-        return (checkpoint, f.Choice("sampler", Samplers.Names, sampler), f.Int("steps", 0, 1000, steps),
-                f.OptionalDouble("eta", 0, 1, minInclusive: true) ?? 0, f.OptionalLong("seed", 0, long.MaxValue / 2) ?? 0,
-                f.Int("count", 1, MaxEditCount, 4));
+        return (checkpoint, new GenerationSettings
+        {
+            Sampler = f.Choice("sampler", Samplers.Names, sampler), Steps = f.Int("steps", 0, 1000, steps),
+            Eta = f.OptionalDouble("eta", 0, 1, minInclusive: true) ?? 0, Seed = f.OptionalLong("seed", 0, long.MaxValue / 2) ?? 0,
+            Count = f.Int("count", 1, MaxEditCount, 4),
+        });
     }
 
     private const int MaxEditCount = 16;
@@ -455,9 +458,9 @@ public static class Endpoints
             }
             else count = f.Int("count", 1, GenerationService.MaxCount, 4);
             var classes = ClassChoice(f, runs, Path.GetFileName(path), count);
-            var guidance = f.OptionalDouble("guidance", 0, 20, minInclusive: true);   // unset: the model's default (LoadedModel.DefaultGuidance)
-            var batch = await gen.GenerateAsync(path, new GenerateSettings(checkpoint, sampler, steps, eta, seed, count, classes, guidance),
-                                                req.HttpContext.RequestAborted);
+            var guidance = f.OptionalDouble("guidance", 0, 20, minInclusive: true);   // unset: the model's default (ModelBundle.DefaultGuidance)
+            var settings = new GenerationSettings { Sampler = sampler, Steps = steps, Eta = eta, Seed = seed, Count = count, Classes = classes, Guidance = guidance };
+            var batch = await gen.GenerateAsync(path, new GenerateSettings(checkpoint, settings), req.HttpContext.RequestAborted);
             return Results.Json(batch);
         });
 
@@ -465,24 +468,24 @@ public static class Endpoints
         {
             var f = await FormFields.ReadAsync(req);
             var path = ws.RunPath(name, "name");
-            var (checkpoint, sampler, steps, eta, seed, count) = EditCommon(f, "ddim", 0);
+            var (checkpoint, settings) = EditCommon(f, "ddim", 0);
             var strength = f.OptionalDouble("strength", 0, 1, minInclusive: true) ?? 0.5;
             var input = EditInput(f, path);
-            return Results.Json(await gen.EditAsync(path, new EditSettings(checkpoint, sampler, steps, eta, seed, count, strength), input, req.HttpContext.RequestAborted));
+            return Results.Json(await gen.EditAsync(path, new EditSettings(checkpoint, settings, strength), input, req.HttpContext.RequestAborted));
         });
 
         app.MapPost("/api/runs/{name}/inpaint", async (string name, HttpRequest req, Workspace ws, GenerationService gen) =>
         {
             var f = await FormFields.ReadAsync(req);
             var path = ws.RunPath(name, "name");
-            var (checkpoint, sampler, steps, eta, seed, count) = EditCommon(f, "ddpm", 50);
+            var (checkpoint, settings) = EditCommon(f, "ddpm", 50);
             var jumps = f.Int("jumps", 1, 20, 5);
             var jumpLength = f.Int("jump_length", 1, 100, 5);
             var maskFile = f.Form.Files.GetFile("mask") ?? throw StudioError.BadField("mask", "is required: paint the area to make anew");
             var input = EditInput(f, path);
             var mask = EditInputs.SaveUpload(path, maskFile, "mask", "mask");
             EditInputs.CheckMask(mask, input, "mask");
-            return Results.Json(await gen.InpaintAsync(path, new InpaintSettings(checkpoint, sampler, steps, eta, seed, count, jumps, jumpLength),
+            return Results.Json(await gen.InpaintAsync(path, new InpaintSettings(checkpoint, settings, jumps, jumpLength),
                                                        input, mask, req.HttpContext.RequestAborted));
         });
 
