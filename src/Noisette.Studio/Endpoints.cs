@@ -10,6 +10,9 @@ namespace Noisette.Studio;
 /// <summary>The studio's HTTP surface: the page, its scripts, the JSON API and the event stream.</summary>
 public static class Endpoints
 {
+    /// <summary>Where the page loads the event and phase names from (<see cref="StudioEvents.NamesModule"/>).</summary>
+    public const string NamesModulePath = "/js/names.js";
+
     public static void Map(WebApplication app)
     {
         MapPage(app);
@@ -22,11 +25,19 @@ public static class Endpoints
     private static void MapPage(WebApplication app)
     {
         var index = StudioHost.WebFile("index.html");
-        var script = StudioHost.WebFile("app.js");
         var style = StudioHost.WebFile("app.css");
         app.MapGet("/", (StudioOptions o) => Results.Content(index.Replace("{{TOKEN}}", o.Token, StringComparison.Ordinal), "text/html; charset=utf-8"));
-        app.MapGet("/app.js", () => Results.Content(script, "text/javascript; charset=utf-8"));
         app.MapGet("/app.css", () => Results.Content(style, "text/css; charset=utf-8"));
+        // The page's code is ES modules, each served at its path under Web/ (app.js, js/…); js/names.js is written
+        // from StudioEvents, so the page reads the event and phase names the server publishes with.
+        const string javaScript = "text/javascript; charset=utf-8";
+        foreach (var file in StudioHost.WebFiles.Keys.Where(f => f.EndsWith(".js", StringComparison.Ordinal)))
+        {
+            var script = StudioHost.WebFile(file);
+            app.MapGet("/" + file, () => Results.Content(script, javaScript));
+        }
+        var names = StudioEvents.NamesModule();
+        app.MapGet(NamesModulePath, () => Results.Content(names, javaScript));
         app.MapGet("/api/state", (Workspace ws, TrainingQueue queue, RunCatalog runs) => Results.Json(new
         {
             workspace = ws.Root,
@@ -49,7 +60,7 @@ public static class Endpoints
         {
             var f = await FormFields.ReadAsync(req);
             var entry = c.Add(f.Optional("path"), f.Optional("name"));
-            hub.Publish("datasets", new { name = entry.Name });
+            hub.Publish(new DatasetChanged(entry.Name));
             return Results.Json(entry);
         });
 
@@ -62,7 +73,7 @@ public static class Endpoints
             if (c.Exists(name)) throw StudioError.BadField("name", $"a dataset named '{name}' already exists");
             var files = f.Form.Files.Select(file => (file.FileName, (Func<Stream>)file.OpenReadStream)).ToList();
             var result = upload.Save(name, files, req.ContentLength ?? 0);
-            hub.Publish("datasets", new { name });
+            hub.Publish(new DatasetChanged(name));
             return Results.Json(result);
         });
 
@@ -87,7 +98,7 @@ public static class Endpoints
                 TargetHeightPercent = height,
                 Config = new DataConfig { ImageSize = size },
             }));
-            hub.Publish("datasets", new { name = target });
+            hub.Publish(new DatasetChanged(target));
             return Results.Json(new
             {
                 name = target,
@@ -118,7 +129,7 @@ public static class Endpoints
             var target = Workspace.CheckName(f.Optional("name") ?? "glyphs", "name");
             if (c.Exists(target) || Directory.Exists(Path.Combine(ws.DatasetsDir, target))) throw StudioError.BadField("name", $"a dataset named '{target}' already exists");
             var result = await Task.Run(() => GlyphRenderer.RenderFolder(fonts, chars, Path.Combine(ws.DatasetsDir, target), new GlyphOptions { ImageSize = size }));
-            hub.Publish("datasets", new { name = target });
+            hub.Publish(new DatasetChanged(target));
             return Results.Json(new
             {
                 name = target,
@@ -154,9 +165,9 @@ public static class Endpoints
             // Every job in the queue counts, waiting ones included: a queued new run has no config.json yet, only its request.
             foreach (var (run, dataPath) in queue.DataPathsInUse())
                 if (PathContainment.IsSame(dataPath, entry.Path))
-                    throw StudioError.Conflict($"run '{run}' {(queue.Find(run)?.Phase is "queued" ? "is waiting to train" : "is training")} on this dataset; stop it first");
+                    throw StudioError.Conflict($"run '{run}' {(queue.Find(run)?.Phase is JobPhase.Queued ? "is waiting to train" : "is training")} on this dataset; stop it first");
             var message = c.Remove(name, f.Optional("confirm"));
-            hub.Publish("datasets", new { name });
+            hub.Publish(new DatasetChanged(name));
             return Results.Json(new { message });
         });
     }
@@ -292,7 +303,7 @@ public static class Endpoints
                 },
             };
             var message = queue.Enqueue(job);
-            hub.Publish("runs", new { run = name });
+            hub.Publish(new RunChanged(name));
             return Results.Json(new { run = name, message = message + initNote, queued = message.StartsWith("queued", StringComparison.Ordinal), preset });
         });
 
@@ -316,7 +327,7 @@ public static class Endpoints
         {
             var n = Workspace.CheckName(name, "name");
             var message = queue.Stop(n);
-            hub.Publish("runs", new { run = n });
+            hub.Publish(new RunChanged(n));
             return Results.Json(new { message });
         });
 
@@ -335,7 +346,7 @@ public static class Endpoints
             if (steps is null && view.State == "finished")
                 throw StudioError.BadField("steps", $"the run finished at step {at}; give a new total above it to train further");
             var message = queue.Enqueue(new TrainingJob { Run = n, RunPath = path, ResumeSteps = steps, Total = steps ?? (int?)view.Total });
-            hub.Publish("runs", new { run = n });
+            hub.Publish(new RunChanged(n));
             return Results.Json(new { run = n, message, queued = message.StartsWith("queued", StringComparison.Ordinal) });
         });
 
@@ -348,7 +359,7 @@ public static class Endpoints
             if (RunLock.IsHeld(path)) throw StudioError.Conflict(HeldElsewhere(n));
             if (f.Optional("confirm") != n) throw StudioError.BadField("confirm", $"type the run's name '{n}' to confirm");
             var target = ws.MoveToTrash(path, "run");
-            hub.Publish("runs", new { run = n });
+            hub.Publish(new RunChanged(n));
             return Results.Json(new { message = $"moved to {target}" });
         });
 
