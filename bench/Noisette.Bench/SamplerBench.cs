@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Noisette.Bundles;
 using Noisette.Diffusion;
 using Noisette.Models;
 using Noisette.Pipelines;
@@ -34,7 +35,7 @@ public static class SamplerBench
         if (precision != Precision.Fp32) model.to(PrecisionSupport.ScalarTypeOf(precision));
         var denoiser = new Denoiser(model, new GaussianDiffusion(new DiffusionConfig()));
         var seeds = Enumerable.Range(0, batch).Select(i => (long)i).ToArray();
-        Generation.Sample(denoiser, new DdimSampler(), new SamplerOptions { Steps = 2 }, seeds, batch);   // warm-up
+        ImageBatches.Sample(denoiser, new DdimSampler(), new SamplerOptions { Steps = 2 }, seeds, batch);   // warm-up
 
         var results = new List<(string Name, double SecondsPerImage)>();
         foreach (var (name, sampler, steps, scale) in new (string, ISampler, int, double)[]
@@ -45,7 +46,7 @@ public static class SamplerBench
                  })
         {
             var clock = Stopwatch.StartNew();
-            Generation.Sample(denoiser, sampler, new SamplerOptions { Steps = steps }, seeds, batch);
+            ImageBatches.Sample(denoiser, sampler, new SamplerOptions { Steps = steps }, seeds, batch);
             results.Add((name, clock.Elapsed.TotalSeconds * scale / batch));
         }
         string F(double v) => v.ToString("0.0000", CultureInfo.InvariantCulture);

@@ -51,8 +51,8 @@ public sealed class DatasetCatalog(Workspace workspace)
         if (!System.IO.Path.IsPathRooted(p)) throw StudioError.BadField("path", "must be the full path of a folder, such as /home/you/pictures/letters");
         var full = System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(p));
         if (!Directory.Exists(full)) throw StudioError.BadField("path", $"there is no folder {full}");
-        if (SafePath.IsInside(full, workspace.Root)) throw StudioError.BadField("path", "holds the studio's workspace; choose the folder of the pictures themselves");
-        if (SafePath.IsInside(workspace.RunsDir, full) || SafePath.IsInside(workspace.TrashDir, full))
+        if (PathContainment.IsSameOrInside(workspace.Root, full)) throw StudioError.BadField("path", "holds the studio's workspace; choose the folder of the pictures themselves");
+        if (PathContainment.IsSameOrInside(full, workspace.RunsDir) || PathContainment.IsSameOrInside(full, workspace.TrashDir))
             throw StudioError.BadField("path", "is inside the workspace's runs or trash; choose a folder of pictures");
         var n = Workspace.CheckName(name ?? SuggestName(System.IO.Path.GetFileName(full)), "name");
         lock (gate)

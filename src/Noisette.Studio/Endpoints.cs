@@ -10,6 +10,9 @@ namespace Noisette.Studio;
 /// <summary>The studio's HTTP surface: the page, its scripts, the JSON API and the event stream.</summary>
 public static class Endpoints
 {
+    /// <summary>Where the page loads the event and phase names from (<see cref="StudioEvents.NamesModule"/>).</summary>
+    public const string NamesModulePath = "/js/names.js";
+
     public static void Map(WebApplication app)
     {
         MapPage(app);
@@ -22,11 +25,19 @@ public static class Endpoints
     private static void MapPage(WebApplication app)
     {
         var index = StudioHost.WebFile("index.html");
-        var script = StudioHost.WebFile("app.js");
         var style = StudioHost.WebFile("app.css");
         app.MapGet("/", (StudioOptions o) => Results.Content(index.Replace("{{TOKEN}}", o.Token, StringComparison.Ordinal), "text/html; charset=utf-8"));
-        app.MapGet("/app.js", () => Results.Content(script, "text/javascript; charset=utf-8"));
         app.MapGet("/app.css", () => Results.Content(style, "text/css; charset=utf-8"));
+        // The page's code is ES modules, each served at its path under Web/ (app.js, js/…); js/names.js is written
+        // from StudioEvents, so the page reads the event and phase names the server publishes with.
+        const string javaScript = "text/javascript; charset=utf-8";
+        foreach (var file in StudioHost.WebFiles.Keys.Where(f => f.EndsWith(".js", StringComparison.Ordinal)))
+        {
+            var script = StudioHost.WebFile(file);
+            app.MapGet("/" + file, () => Results.Content(script, javaScript));
+        }
+        var names = StudioEvents.NamesModule();
+        app.MapGet(NamesModulePath, () => Results.Content(names, javaScript));
         app.MapGet("/api/state", (Workspace ws, TrainingQueue queue, RunCatalog runs) => Results.Json(new
         {
             workspace = ws.Root,
@@ -49,7 +60,7 @@ public static class Endpoints
         {
             var f = await FormFields.ReadAsync(req);
             var entry = c.Add(f.Optional("path"), f.Optional("name"));
-            hub.Publish("datasets", new { name = entry.Name });
+            hub.Publish(new DatasetChanged(entry.Name));
             return Results.Json(entry);
         });
 
@@ -62,7 +73,7 @@ public static class Endpoints
             if (c.Exists(name)) throw StudioError.BadField("name", $"a dataset named '{name}' already exists");
             var files = f.Form.Files.Select(file => (file.FileName, (Func<Stream>)file.OpenReadStream)).ToList();
             var result = upload.Save(name, files, req.ContentLength ?? 0);
-            hub.Publish("datasets", new { name });
+            hub.Publish(new DatasetChanged(name));
             return Results.Json(result);
         });
 
@@ -87,7 +98,7 @@ public static class Endpoints
                 TargetHeightPercent = height,
                 Config = new DataConfig { ImageSize = size },
             }));
-            hub.Publish("datasets", new { name = target });
+            hub.Publish(new DatasetChanged(target));
             return Results.Json(new
             {
                 name = target,
@@ -110,7 +121,7 @@ public static class Endpoints
             if (!Path.IsPathRooted(fonts) || fonts.Contains('\0')) throw StudioError.BadField("fonts", "must be the full path of a folder of .ttf or .otf fonts, such as /usr/share/fonts");
             fonts = Path.TrimEndingDirectorySeparator(Path.GetFullPath(fonts));
             if (!Directory.Exists(fonts)) throw StudioError.BadField("fonts", $"there is no folder {fonts}");
-            if (SafePath.IsInside(fonts, ws.Root) || SafePath.IsInside(ws.Root, fonts))
+            if (PathContainment.IsSameOrInside(ws.Root, fonts) || PathContainment.IsSameOrInside(fonts, ws.Root))
                 throw StudioError.BadField("fonts", "must be a folder of fonts outside the studio's workspace");
             var chars = f.Optional("chars") ?? throw StudioError.BadField("chars", "is empty: type the characters to draw, such as ABC");
             if (chars.Length > 256) throw StudioError.BadField("chars", "may hold at most 256 characters");
@@ -118,7 +129,7 @@ public static class Endpoints
             var target = Workspace.CheckName(f.Optional("name") ?? "glyphs", "name");
             if (c.Exists(target) || Directory.Exists(Path.Combine(ws.DatasetsDir, target))) throw StudioError.BadField("name", $"a dataset named '{target}' already exists");
             var result = await Task.Run(() => GlyphRenderer.RenderFolder(fonts, chars, Path.Combine(ws.DatasetsDir, target), new GlyphOptions { ImageSize = size }));
-            hub.Publish("datasets", new { name = target });
+            hub.Publish(new DatasetChanged(target));
             return Results.Json(new
             {
                 name = target,
@@ -153,10 +164,10 @@ public static class Endpoints
             var entry = c.Get(name, "name");
             // Every job in the queue counts, waiting ones included: a queued new run has no config.json yet, only its request.
             foreach (var (run, dataPath) in queue.DataPathsInUse())
-                if (SamePath(dataPath, entry.Path))
-                    throw StudioError.Conflict($"run '{run}' {(queue.Find(run)?.Phase is "queued" ? "is waiting to train" : "is training")} on this dataset; stop it first");
+                if (PathContainment.IsSame(dataPath, entry.Path))
+                    throw StudioError.Conflict($"run '{run}' {(queue.Find(run)?.Phase is JobPhase.Queued ? "is waiting to train" : "is training")} on this dataset; stop it first");
             var message = c.Remove(name, f.Optional("confirm"));
-            hub.Publish("datasets", new { name });
+            hub.Publish(new DatasetChanged(name));
             return Results.Json(new { message });
         });
     }
@@ -196,9 +207,6 @@ public static class Endpoints
             classes = DetectedClasses(r),
         };
     }
-
-    private static bool SamePath(string a, string b) =>
-        string.Equals(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a)), Path.TrimEndingDirectorySeparator(Path.GetFullPath(b)), StringComparison.Ordinal);
 
     /// <summary>Class names when every readable picture sits in one of at least two subfolders; otherwise none.</summary>
     internal static string[]? DetectedClasses(DatasetReport r) =>
@@ -278,7 +286,7 @@ public static class Endpoints
                 NewRun = request with { OutPath = runPath, Preset = source is null ? preset : null },
             };
             var message = queue.Enqueue(job);
-            hub.Publish("runs", new { run = name });
+            hub.Publish(new RunChanged(name));
             return Results.Json(new { run = name, message = message + initNote, queued = message.StartsWith("queued", StringComparison.Ordinal), preset });
         });
 
@@ -288,8 +296,7 @@ public static class Endpoints
         //   { "preset": "tiny",                     the preset the form starts on (or the one asked for)
         //     "presets": [ { "name": "tiny", "title": "Quick look", "description": "...", "gray": true, "imageSize": 32,
         //                    "defaultBatch": 32, "measuredImagesPerSecond": null }, ... ],
-        //     "steps": 10000, "checkpoint_every": 1000, "batch": 32, "learning_rate": 0.0002, "seed": 0, "flip": false,
-        //     "threads": 0, "classes": "none" }
+        //     "steps": 10000, "checkpoint_every": 1000, "batch": 32, "learning_rate": 0.0002, "seed": 0, "flip": false }
         // An unknown preset or a step count below 1 is a 400 that names the field.
         app.MapGet("/api/training/defaults", (string? preset, int? steps, RunCatalog runs) =>
         {
@@ -306,8 +313,6 @@ public static class Endpoints
                 learning_rate = d.LearningRate,
                 seed = d.Seed,
                 flip = d.Data.FlipAugment,
-                threads = d.Threads,
-                classes = "none",
             });
         });
 
@@ -331,7 +336,7 @@ public static class Endpoints
         {
             var n = Workspace.CheckName(name, "name");
             var message = queue.Stop(n);
-            hub.Publish("runs", new { run = n });
+            hub.Publish(new RunChanged(n));
             return Results.Json(new { message });
         });
 
@@ -350,7 +355,7 @@ public static class Endpoints
             if (steps is null && view.State == "finished")
                 throw StudioError.BadField("steps", $"the run finished at step {at}; give a new total above it to train further");
             var message = queue.Enqueue(new TrainingJob { Run = n, RunPath = path, ResumeSteps = steps, Total = steps ?? (int?)view.Total });
-            hub.Publish("runs", new { run = n });
+            hub.Publish(new RunChanged(n));
             return Results.Json(new { run = n, message, queued = message.StartsWith("queued", StringComparison.Ordinal) });
         });
 
@@ -363,7 +368,7 @@ public static class Endpoints
             if (RunLock.IsHeld(path)) throw StudioError.Conflict(HeldElsewhere(n));
             if (f.Optional("confirm") != n) throw StudioError.BadField("confirm", $"type the run's name '{n}' to confirm");
             var target = ws.MoveToTrash(path, "run");
-            hub.Publish("runs", new { run = n });
+            hub.Publish(new RunChanged(n));
             return Results.Json(new { message = $"moved to {target}" });
         });
 
@@ -406,14 +411,17 @@ public static class Endpoints
         return match is null ? throw StudioError.BadField("class", $"must be all or one of {string.Join(", ", names)}, got '{choice}'") : [match];
     }
 
-    private static (string Checkpoint, string Sampler, int Steps, double Eta, long Seed, int Count) EditCommon(FormFields f, string sampler, int steps)
+    private static (string Checkpoint, GenerationSettings Settings) EditCommon(FormFields f, string sampler, int steps)
     {
         var checkpoint = f.Optional("checkpoint") ?? "latest";
         if (checkpoint != "latest" && !long.TryParse(checkpoint, NumberStyles.None, CultureInfo.InvariantCulture, out _))
             throw StudioError.BadField("checkpoint", $"must be 'latest' or a step number, got '{checkpoint}'");
-        return (checkpoint, f.Choice("sampler", Samplers.Names, sampler), f.Int("steps", 0, 1000, steps),
-                f.OptionalDouble("eta", 0, 1, minInclusive: true) ?? 0, f.OptionalLong("seed", 0, long.MaxValue / 2) ?? 0,
-                f.Int("count", 1, MaxEditCount, 4));
+        return (checkpoint, new GenerationSettings
+        {
+            Sampler = f.Choice("sampler", Samplers.Names, sampler), Steps = f.Int("steps", 0, 1000, steps),
+            Eta = f.OptionalDouble("eta", 0, 1, minInclusive: true) ?? 0, Seed = f.OptionalLong("seed", 0, long.MaxValue / 2) ?? 0,
+            Count = f.Int("count", 1, MaxEditCount, 4),
+        });
     }
 
     private const int MaxEditCount = 16;
@@ -470,9 +478,9 @@ public static class Endpoints
             }
             else count = f.Int("count", 1, GenerationService.MaxCount, 4);
             var classes = ClassChoice(f, runs, Path.GetFileName(path), count);
-            var guidance = f.OptionalDouble("guidance", 0, 20, minInclusive: true);   // unset: the model's default (LoadedModel.DefaultGuidance)
-            var batch = await gen.GenerateAsync(path, new GenerateSettings(checkpoint, sampler, steps, eta, seed, count, classes, guidance),
-                                                req.HttpContext.RequestAborted);
+            var guidance = f.OptionalDouble("guidance", 0, 20, minInclusive: true);   // unset: the model's default (ModelBundle.DefaultGuidance)
+            var settings = new GenerationSettings { Sampler = sampler, Steps = steps, Eta = eta, Seed = seed, Count = count, Classes = classes, Guidance = guidance };
+            var batch = await gen.GenerateAsync(path, new GenerateSettings(checkpoint, settings), req.HttpContext.RequestAborted);
             return Results.Json(batch);
         });
 
@@ -480,24 +488,24 @@ public static class Endpoints
         {
             var f = await FormFields.ReadAsync(req);
             var path = ws.RunPath(name, "name");
-            var (checkpoint, sampler, steps, eta, seed, count) = EditCommon(f, "ddim", 0);
+            var (checkpoint, settings) = EditCommon(f, "ddim", 0);
             var strength = f.OptionalDouble("strength", 0, 1, minInclusive: true) ?? 0.5;
             var input = EditInput(f, path);
-            return Results.Json(await gen.EditAsync(path, new EditSettings(checkpoint, sampler, steps, eta, seed, count, strength), input, req.HttpContext.RequestAborted));
+            return Results.Json(await gen.EditAsync(path, new EditSettings(checkpoint, settings, strength), input, req.HttpContext.RequestAborted));
         });
 
         app.MapPost("/api/runs/{name}/inpaint", async (string name, HttpRequest req, Workspace ws, GenerationService gen) =>
         {
             var f = await FormFields.ReadAsync(req);
             var path = ws.RunPath(name, "name");
-            var (checkpoint, sampler, steps, eta, seed, count) = EditCommon(f, "ddpm", 50);
+            var (checkpoint, settings) = EditCommon(f, "ddpm", 50);
             var jumps = f.Int("jumps", 1, 20, 5);
             var jumpLength = f.Int("jump_length", 1, 100, 5);
             var maskFile = f.Form.Files.GetFile("mask") ?? throw StudioError.BadField("mask", "is required: paint the area to make anew");
             var input = EditInput(f, path);
             var mask = EditInputs.SaveUpload(path, maskFile, "mask", "mask");
             EditInputs.CheckMask(mask, input, "mask");
-            return Results.Json(await gen.InpaintAsync(path, new InpaintSettings(checkpoint, sampler, steps, eta, seed, count, jumps, jumpLength),
+            return Results.Json(await gen.InpaintAsync(path, new InpaintSettings(checkpoint, settings, jumps, jumpLength),
                                                        input, mask, req.HttpContext.RequestAborted));
         });
 

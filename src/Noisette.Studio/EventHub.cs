@@ -10,9 +10,10 @@ public sealed class EventHub
     private readonly ConcurrentDictionary<Guid, Channel<string>> subscribers = new();
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
 
-    public void Publish(string type, object payload)
+    /// <summary>Sends a payload to every open page, under the event name its type carries (<see cref="StudioEvents"/>).</summary>
+    public void Publish<T>(T payload) where T : IStudioEvent
     {
-        var frame = $"event: {type}\ndata: {JsonSerializer.Serialize(payload, JsonOptions)}\n\n";
+        var frame = $"event: {T.EventName}\ndata: {JsonSerializer.Serialize(payload, JsonOptions)}\n\n";
         foreach (var ch in subscribers.Values) ch.Writer.TryWrite(frame);
     }
 
@@ -29,7 +30,7 @@ public sealed class EventHub
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
         try
         {
-            await response.WriteAsync("retry: 2000\nevent: hello\ndata: {}\n\n", cts.Token);
+            await response.WriteAsync($"retry: 2000\nevent: {StudioEvents.Hello}\ndata: {{}}\n\n", cts.Token);
             await response.Body.FlushAsync(cts.Token);
             while (!cts.IsCancellationRequested)
             {

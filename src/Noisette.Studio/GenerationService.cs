@@ -10,10 +10,10 @@ namespace Noisette.Studio;
 public sealed record GeneratedImage(string Path, string Url, long? Seed, long? Step, string? Sampler, int? Steps, bool Favourite,
                                     string Kind = "sample", string? Class = null, double? Guidance = null, double? Strength = null, string? Input = null);
 public sealed record GalleryBatch(string Folder, string Title, IReadOnlyList<GeneratedImage> Images);
-public sealed record GenerateSettings(string Checkpoint, string Sampler, int Steps, double Eta, long Seed, int Count,
-                                      IReadOnlyList<string>? Classes = null, double? Guidance = null, IReadOnlyList<long>? Seeds = null);
-public sealed record EditSettings(string Checkpoint, string Sampler, int Steps, double Eta, long Seed, int Count, double Strength);
-public sealed record InpaintSettings(string Checkpoint, string Sampler, int Steps, double Eta, long Seed, int Count, int Jumps, int JumpLength);
+/// <summary>A generation from the pages: which checkpoint, and the library's generation settings (checked there).</summary>
+public sealed record GenerateSettings(string Checkpoint, GenerationSettings Generation);
+public sealed record EditSettings(string Checkpoint, GenerationSettings Generation, double Strength);
+public sealed record InpaintSettings(string Checkpoint, GenerationSettings Generation, int Jumps, int JumpLength);
 public sealed record RegenerateResult(string Favourite, GeneratedImage Image, bool SameBytes, string Message);
 
 /// <summary>
@@ -35,15 +35,9 @@ public sealed class GenerationService : IDisposable
         {
             return await Task.Run(() =>
             {
-                var model = Load(runPath, s.Checkpoint);
+                var model = Load(runPath, s.Checkpoint, s.Generation.Precision);
                 var outDir = NewBatchDir(runPath, "studio");
-                var request = new SampleRequest
-                {
-                    Count = s.Count, Seed = s.Seed, Seeds = s.Seeds, Sampler = s.Sampler, Steps = s.Steps, Eta = s.Eta,
-                    Classes = s.Classes ?? [], Guidance = s.Guidance ?? model.DefaultGuidance,
-                };
-                SamplePipeline.ResolveClasses(model, request.Classes);   // an unknown class fails before anything is written
-                SamplePipeline.Run(model, request, outDir);
+                SamplePipeline.Run(model, new SampleRequest { Settings = s.Generation }, outDir);
                 DropGrids(outDir);
                 return Batch(runPath, outDir);
             }, CancellationToken.None);
@@ -55,12 +49,9 @@ public sealed class GenerationService : IDisposable
     public Task<GalleryBatch> EditAsync(string runPath, EditSettings s, string input, CancellationToken cancel) =>
         Exclusive(cancel, () =>
         {
-            var model = Load(runPath, s.Checkpoint);
+            var model = Load(runPath, s.Checkpoint, s.Generation.Precision);
             var outDir = NewBatchDir(runPath, "edit");
-            Edit.ToFolder(model, new EditRequest
-            {
-                ImagePath = input, Strength = s.Strength, Seed = s.Seed, Count = s.Count, Sampler = s.Sampler, Steps = s.Steps, Eta = s.Eta,
-            }, outDir);
+            Edit.ToFolder(model, new EditRequest { ImagePath = input, Strength = s.Strength, Settings = s.Generation }, outDir);
             return Batch(runPath, outDir);
         });
 
@@ -68,12 +59,11 @@ public sealed class GenerationService : IDisposable
     public Task<GalleryBatch> InpaintAsync(string runPath, InpaintSettings s, string input, string mask, CancellationToken cancel) =>
         Exclusive(cancel, () =>
         {
-            var model = Load(runPath, s.Checkpoint);
+            var model = Load(runPath, s.Checkpoint, s.Generation.Precision);
             var outDir = NewBatchDir(runPath, "inpaint");
             Inpaint.ToFolder(model, new InpaintRequest
             {
-                ImagePath = input, MaskPath = mask, Seed = s.Seed, Count = s.Count, Sampler = s.Sampler, Steps = s.Steps, Eta = s.Eta,
-                Jumps = s.Jumps, JumpLength = s.JumpLength,
+                ImagePath = input, MaskPath = mask, Jumps = s.Jumps, JumpLength = s.JumpLength, Settings = s.Generation,
             }, outDir);
             return Batch(runPath, outDir);
         });
@@ -251,8 +241,10 @@ public sealed class GenerationService : IDisposable
             var outDir = NewBatchDir(runPath, "variations");
             SamplePipeline.Run(model, new SampleRequest
             {
-                Seeds = seeds, Sampler = p.Sampler, Steps = p.Steps, Eta = p.Eta,
-                Classes = p.Class is null ? [] : [p.Class], Guidance = p.Guidance ?? 2.0,
+                Settings = new GenerationSettings
+                {
+                    Seeds = seeds, Sampler = p.Sampler, Steps = p.Steps, Eta = p.Eta, Classes = p.Class is null ? [] : [p.Class], Guidance = p.Guidance,
+                },
             }, outDir);
             DropGrids(outDir);
             return Batch(runPath, outDir);

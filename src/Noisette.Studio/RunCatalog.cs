@@ -69,9 +69,9 @@ public sealed class RunCatalog(Workspace workspace, TrainingQueue queue, Dataset
         if (job is not null)
             view = job.Phase switch
             {
-                "queued" => Make("queued", "waiting for the machine", false, true),
-                "preparing" => Make("preparing", "loading the pictures", false, true),
-                "stopping" => Make("stopping", "writing a checkpoint, then stopping", false, false),
+                JobPhase.Queued => Make("queued", "waiting for the machine", false, true),
+                JobPhase.Preparing => Make("preparing", "loading the pictures", false, true),
+                JobPhase.Stopping => Make("stopping", "writing a checkpoint, then stopping", false, false),
                 _ => Make("training", "training", false, true),
             };
         else if (damage is not null)

@@ -154,10 +154,18 @@ public static class StudioHost
         }
     }
 
-    /// <summary>An embedded front-end file (index.html, app.js, app.css).</summary>
+    /// <summary>
+    /// The embedded front-end files by their path under Web/ ("index.html", "app.js", "js/pages/train.js"), always with
+    /// '/' (MSBuild writes the folder part of a resource's name with the build machine's separator).
+    /// </summary>
+    internal static IReadOnlyDictionary<string, string> WebFiles { get; } = Assembly.GetExecutingAssembly().GetManifestResourceNames()
+        .Where(n => n.StartsWith("web/", StringComparison.Ordinal))
+        .ToDictionary(n => n["web/".Length..].Replace('\\', '/'), n => n, StringComparer.Ordinal);
+
+    /// <summary>An embedded front-end file (index.html, app.css, app.js, js/…), by its path under Web/.</summary>
     internal static string WebFile(string name)
     {
-        using var s = Assembly.GetExecutingAssembly().GetManifestResourceStream("web/" + name)
+        using var s = (WebFiles.TryGetValue(name, out var resource) ? Assembly.GetExecutingAssembly().GetManifestResourceStream(resource) : null)
             ?? throw new FileNotFoundException("missing embedded file " + name);
         using var r = new StreamReader(s);
         return r.ReadToEnd();

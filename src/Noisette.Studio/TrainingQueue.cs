@@ -14,16 +14,18 @@ public sealed class TrainingJob
     public TrainingRequest? NewRun { get; init; }
     public int? ResumeSteps { get; init; }
     public CancellationTokenSource Cancel { get; } = new();
-    /// <summary>queued, preparing, training or stopping.</summary>
-    public string Phase { get; set; } = "queued";
+    public JobPhase Phase { get; set; } = JobPhase.Queued;
     public TrainingProgress? Last { get; set; }
     public int? Total { get; set; }
 }
 
-public sealed record JobView(string Run, string Kind, string Phase, long Step, long? Total, bool UntilStopped,
+public sealed record JobView(string Run, string Kind, JobPhase Phase, long Step, long? Total, bool UntilStopped,
                              double? Loss, double? ImagesPerSecond, double? EtaSeconds);
 public sealed record FailureView(string Run, string Message, DateTimeOffset When);
-public sealed record QueueView(JobView? Current, IReadOnlyList<JobView> Waiting, IReadOnlyList<FailureView> Problems);
+public sealed record QueueView(JobView? Current, IReadOnlyList<JobView> Waiting, IReadOnlyList<FailureView> Problems) : IStudioEvent
+{
+    public static string EventName => StudioEvents.Queue;
+}
 
 /// <summary>
 /// Trains one run at a time on a thread of its own, so training goes on whatever the browser does.
@@ -80,7 +82,7 @@ public sealed class TrainingQueue : IHostedService, IDisposable
         {
             if (current?.Run == run)
             {
-                current.Phase = "stopping";
+                current.Phase = JobPhase.Stopping;
                 current.Cancel.Cancel();
                 ThreadPool.QueueUserWorkItem(_ => PublishQueue());
                 return "stopping: a checkpoint is written, then the training stops";
@@ -132,7 +134,7 @@ public sealed class TrainingQueue : IHostedService, IDisposable
                            p?.ImagesPerSecond, p is null || until ? null : p.Eta.TotalSeconds);
     }
 
-    private void PublishQueue() => hub.Publish("queue", Snapshot());
+    private void PublishQueue() => hub.Publish(Snapshot());
 
     private void Work()
     {
@@ -146,7 +148,7 @@ public sealed class TrainingQueue : IHostedService, IDisposable
                 job = waiting[0];
                 waiting.RemoveAt(0);
                 current = job;
-                job.Phase = "preparing";
+                job.Phase = JobPhase.Preparing;
             }
             PublishQueue();
             try
@@ -159,22 +161,22 @@ public sealed class TrainingQueue : IHostedService, IDisposable
                 lock (gate) problems.Add(new FailureView(job.Run, message, DateTimeOffset.UtcNow));
                 try { if (Directory.Exists(job.RunPath) && File.Exists(Path.Combine(job.RunPath, "config.json"))) new RunFolder(job.RunPath).Log("studio: training failed: " + message); }
                 catch (IOException) { }
-                hub.Publish("failed", new { run = job.Run, message });
+                hub.Publish(new TrainingFailed(job.Run, message));
             }
             finally
             {
                 lock (gate) current = null;
                 job.Cancel.Dispose();
                 PublishQueue();
-                hub.Publish("runs", new { run = job.Run });
+                hub.Publish(new RunChanged(job.Run));
             }
         }
     }
 
     private void RunJob(TrainingJob job)
     {
-        void Info(string m) => hub.Publish("log", new { run = job.Run, level = "info", message = m });
-        void Warn(string m) => hub.Publish("log", new { run = job.Run, level = "warning", message = m });
+        void Info(string m) => hub.Publish(LogLine.Info(job.Run, m));
+        void Warn(string m) => hub.Publish(LogLine.Warning(job.Run, m));
         var prepared = job.NewRun is { } request
             ? TrainingPipeline.Start(request, Info, Warn)
             : TrainingPipeline.Resume(job.RunPath, job.ResumeSteps, false, Info, Warn);
@@ -185,8 +187,8 @@ public sealed class TrainingQueue : IHostedService, IDisposable
             trainer.Run.Log("studio: stopped before the first step");
             return;
         }
-        lock (gate) if (job.Phase == "preparing") job.Phase = "training";
-        hub.Publish("runs", new { run = job.Run });
+        lock (gate) if (job.Phase == JobPhase.Preparing) job.Phase = JobPhase.Training;
+        hub.Publish(new RunChanged(job.Run));
         PublishQueue();
         var outcome = trainer.Train(job.Cancel.Token, p =>
         {
@@ -194,22 +196,21 @@ public sealed class TrainingQueue : IHostedService, IDisposable
             // A checkpoint with a validation loss changes the status hint; it is read again from the metrics just written.
             double? validation = p.ValidationLoss is { } v && double.IsFinite(v) ? v : null;
             var hint = validation is null ? null : RunCatalog.Hint(trainer.Run);
-            hub.Publish("progress", new
-            {
-                run = job.Run,
-                step = p.Step,
-                total = p.TotalSteps,
-                untilStopped = p.TotalSteps >= UntilStopped,
-                loss = double.IsFinite(p.Loss) ? p.Loss : (double?)null,
-                lr = p.LearningRate,
-                imagesPerSecond = p.ImagesPerSecond,
-                etaSeconds = p.TotalSteps >= UntilStopped ? (double?)null : p.Eta.TotalSeconds,
-                checkpointStep = p.CheckpointDir is null ? (long?)null : p.Step,
-                validationLoss = validation,
-                hint,
-                grid = p.SampleGrid is null ? null : $"/api/runs/{Uri.EscapeDataString(job.Run)}/grid/{p.Step}",
-                message = p.Message,
-            });
+            bool until = p.TotalSteps >= UntilStopped;
+            hub.Publish(new TrainingProgressed(
+                Run: job.Run,
+                Step: p.Step,
+                Total: p.TotalSteps,
+                UntilStopped: until,
+                Loss: double.IsFinite(p.Loss) ? p.Loss : null,
+                Lr: p.LearningRate,
+                ImagesPerSecond: p.ImagesPerSecond,
+                EtaSeconds: until ? null : p.Eta.TotalSeconds,
+                CheckpointStep: p.CheckpointDir is null ? null : p.Step,
+                ValidationLoss: validation,
+                Hint: hint,
+                Grid: p.SampleGrid is null ? null : $"/api/runs/{Uri.EscapeDataString(job.Run)}/grid/{p.Step}",
+                Message: p.Message));
         });
         if (outcome == TrainingOutcome.Interrupted && job.Cancel.IsCancellationRequested)
             trainer.Run.Log(StoppedMarker);
@@ -227,7 +228,7 @@ public sealed class TrainingQueue : IHostedService, IDisposable
         {
             shuttingDown = true;
             waiting.Clear();
-            if (current is not null) { current.Phase = "stopping"; current.Cancel.Cancel(); }
+            if (current is not null) { current.Phase = JobPhase.Stopping; current.Cancel.Cancel(); }
             Monitor.PulseAll(gate);
         }
         return Task.Run(() => worker.Join(TimeSpan.FromMinutes(2)), CancellationToken.None);

@@ -42,7 +42,10 @@ public static class DemoCommand
             }
             using var model = LoadedModel.Load(run);
             var samples = Path.Combine(outDir, "samples");
-            var result = SamplePipeline.Run(model, new SampleRequest { Count = 16, Sampler = "euler-a", Steps = 50, Grid = true, Seed = 1 }, samples);
+            var result = SamplePipeline.Run(model, new SampleRequest
+            {
+                Settings = new GenerationSettings { Count = 16, Sampler = "euler-a", Steps = 50, Seed = 1 }, Grid = true,
+            }, samples);
             Cli.Info("");
             Cli.Info($"The demo is done. Sixteen new letters A, sampled from the trained model:");
             Cli.Info($"  grid:          {result.GridPath}");

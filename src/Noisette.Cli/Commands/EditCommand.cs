@@ -16,12 +16,11 @@ public static class EditCommand
         var steps = new Option<int>("--steps") { Description = "The sampler's steps at strength 1; an edit runs those below its strength's starting noise (default: the sampler's)" };
         var eta = new Option<double>("--eta") { Description = "DDIM η (ddim only)" };
         var seed = new Option<long>("--seed") { Description = "Seed of the noise added to the image" };
-        var cls = new Option<string?>("--class") { Description = "For a class-conditional model: the class to steer towards (its name, or its index for an imported model)" };
-        var guidance = new Option<double?>("--guidance") { Description = "Classifier-free guidance scale (with --class; default 2, or 1 for a model without a null class)" };
+        var classes = new ClassOptions();
         var output = new Option<string?>("--out") { Description = "Output folder (default: RUN/generated)" };
         var cmd = new Command("edit", "Image-to-image: push an image partway into noise and let the model bring it back (SDEdit)");
         m.AddTo(cmd);
-        foreach (var o in new Option[] { image, strength, n, sampler, steps, eta, seed, cls, guidance, output }) cmd.Add(o);
+        foreach (var o in new Option[] { image, strength, n, sampler, steps, eta, seed, classes.Class, classes.Guidance, output }) cmd.Add(o);
         cmd.SetAction(p => Cli.Guard(() =>
         {
             Edit.CheckStrength(p.GetValue(strength));
@@ -33,14 +32,10 @@ public static class EditCommand
             {
                 ImagePath = path,
                 Strength = p.GetValue(strength),
-                Count = p.GetValue(n),
-                Seed = p.GetValue(seed),
-                Sampler = p.GetValue(sampler)!,
-                Class = p.GetValue(cls),
-                Guidance = p.GetValue(guidance) ?? model.DefaultGuidance,
-                Steps = p.GetValue(steps),
-                Eta = p.GetValue(eta),
-                BatchSize = m.BatchFor(p, model),
+                Settings = classes.Apply(p, m.Settings(p, model)) with
+                {
+                    Count = p.GetValue(n), Seed = p.GetValue(seed), Sampler = p.GetValue(sampler)!, Steps = p.GetValue(steps), Eta = p.GetValue(eta),
+                },
             }, outDir, (done, total) => Cli.Info($"  {done}/{total} images"));
             foreach (var f in result.Files) Cli.Info($"wrote {f}");
             return Cli.Ok;

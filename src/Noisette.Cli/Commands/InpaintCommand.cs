@@ -17,12 +17,11 @@ public static class InpaintCommand
         var jumps = new Option<int>("--jumps") { Description = "Times each stretch is denoised (1 = no resampling)", DefaultValueFactory = _ => 5 };
         var jumpLength = new Option<int>("--jump-length") { Description = "Timesteps jumped back up before a stretch is denoised again", DefaultValueFactory = _ => 5 };
         var seed = new Option<long>("--seed") { Description = "Seed of the first image" };
-        var cls = new Option<string?>("--class") { Description = "For a class-conditional model: the class to steer towards (its name, or its index for an imported model)" };
-        var guidance = new Option<double?>("--guidance") { Description = "Classifier-free guidance scale (with --class; default 2, or 1 for a model without a null class)" };
+        var classes = new ClassOptions();
         var output = new Option<string?>("--out") { Description = "Output folder (default: RUN/generated)" };
         var cmd = new Command("inpaint", "Regenerate the white part of a mask and keep the rest of the image (RePaint)");
         m.AddTo(cmd);
-        foreach (var o in new Option[] { image, mask, n, sampler, steps, jumps, jumpLength, seed, cls, guidance, output }) cmd.Add(o);
+        foreach (var o in new Option[] { image, mask, n, sampler, steps, jumps, jumpLength, seed, classes.Class, classes.Guidance, output }) cmd.Add(o);
         cmd.SetAction(p => Cli.Guard(() =>
         {
             Inpaint.Check(p.GetValue(jumps), p.GetValue(jumpLength));
@@ -34,15 +33,12 @@ public static class InpaintCommand
             {
                 ImagePath = p.GetValue(image)!,
                 MaskPath = p.GetValue(mask)!,
-                Count = p.GetValue(n),
-                Seed = p.GetValue(seed),
-                Sampler = p.GetValue(sampler)!,
-                Class = p.GetValue(cls),
-                Guidance = p.GetValue(guidance) ?? model.DefaultGuidance,
-                Steps = p.GetValue(steps),
                 Jumps = p.GetValue(jumps),
                 JumpLength = p.GetValue(jumpLength),
-                BatchSize = m.BatchFor(p, model),
+                Settings = classes.Apply(p, m.Settings(p, model)) with
+                {
+                    Count = p.GetValue(n), Seed = p.GetValue(seed), Sampler = p.GetValue(sampler)!, Steps = p.GetValue(steps),
+                },
             }, outDir, (done, total) => Cli.Info($"  {done}/{total} images"));
             foreach (var f in result.Files) Cli.Info($"wrote {f}");
             return Cli.Ok;

@@ -25,12 +25,8 @@ public static class InterpolateCommand
             var outDir = p.GetValue(output) ?? Path.Combine(model.Run.Root, "generated");
             var result = Interpolate.ToFolder(model, new InterpolateRequest
             {
-                SeedA = pair[0],
-                SeedB = pair[1],
+                Settings = m.Settings(p, model) with { Seeds = pair, Sampler = p.GetValue(sampler)!, Steps = p.GetValue(steps) },
                 Frames = p.GetValue(frames),
-                Sampler = p.GetValue(sampler)!,
-                Steps = p.GetValue(steps),
-                BatchSize = m.BatchFor(p, model),
             }, outDir, (done, total) => Cli.Info($"  {done}/{total} frames"));
             Cli.Info($"wrote {result.Frames.Count} frames to {Path.GetFullPath(outDir)} and the strip {result.StripPath}");
             return Cli.Ok;

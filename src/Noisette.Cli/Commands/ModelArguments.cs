@@ -37,6 +37,10 @@ public sealed class ModelArguments
     /// <summary>The batch size asked for, or the model's automatic one.</summary>
     public int BatchFor(ParseResult p, LoadedModel model) => p.GetValue(Batch) is int b and > 0 ? b : model.AutoBatchSize;
 
+    /// <summary>The generation settings these arguments give for a loaded model: its batch size and precision.</summary>
+    public GenerationSettings Settings(ParseResult p, LoadedModel model) =>
+        new() { BatchSize = BatchFor(p, model), Precision = Runtime.PrecisionSupport.Parse(p.GetValue(Precision)!) };
+
     public LoadedModel Load(ParseResult p)
     {
         var target = p.GetValue(Target) ?? throw new NoisetteInputException("name a run folder (or a checkpoint folder)");

@@ -43,18 +43,20 @@ public static class SampleCommand
             var outDir = p.GetValue(output) ?? Path.Combine(model.Run.Root, "generated");
             var request = new SampleRequest
             {
-                Count = p.GetValue(n),
-                Seed = p.GetValue(seed),
-                Seeds = p.GetValue(seeds) is { } list ? SeedList.Parse(list) : null,
-                Sampler = p.GetValue(sampler)!,
-                Steps = p.GetValue(steps),
-                Eta = p.GetValue(eta),
+                Settings = m.Settings(p, model) with
+                {
+                    Count = p.GetValue(n),
+                    Seed = p.GetValue(seed),
+                    Seeds = p.GetValue(seeds) is { } list ? SeedList.Parse(list) : null,
+                    Sampler = p.GetValue(sampler)!,
+                    Steps = p.GetValue(steps),
+                    Eta = p.GetValue(eta),
+                    Classes = p.GetValue(cls) ?? [],
+                    Guidance = p.GetValue(guidance),
+                },
                 Grid = p.GetValue(grid),
-                BatchSize = m.BatchFor(p, model),
-                Classes = p.GetValue(cls) ?? [],
-                Guidance = p.GetValue(guidance) ?? model.DefaultGuidance,
             };
-            Cli.Info($"sampling {request.ResolvedSeeds.Count} image(s) from step {model.State.Step} with {request.Sampler}");
+            Cli.Info($"sampling {request.Settings.ResolvedSeeds.Count} image(s) from step {model.State.Step} with {request.Settings.Sampler}");
             var result = SamplePipeline.Run(model, request, outDir, (done, total) => Cli.Info($"  {done}/{total} images"));
             Cli.Info($"wrote {result.Files.Count} image(s) to {Path.GetFullPath(outDir)}" + (result.GridPath is null ? "" : $" and the contact sheet {result.GridPath}"));
             return Cli.Ok;

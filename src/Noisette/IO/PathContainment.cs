@@ -6,14 +6,26 @@ namespace Noisette.IO;
 /// </summary>
 public static class PathContainment
 {
-    /// <summary>True when <paramref name="path"/> is <paramref name="folder"/> or lies inside it, links resolved.</summary>
-    public static bool IsSameOrInside(string path, string folder)
+    /// <summary>
+    /// True when <paramref name="path"/> is <paramref name="folder"/> or lies inside it, links resolved (the only
+    /// judgement that counts); <paramref name="resolveLinks"/> false compares the full paths' text, which only serves
+    /// to tell a user whether a link was what led outside.
+    /// </summary>
+    public static bool IsSameOrInside(string path, string folder, bool resolveLinks = true)
     {
-        var p = Path.TrimEndingDirectorySeparator(RealPath(path)) + Path.DirectorySeparatorChar;
-        var f = Path.TrimEndingDirectorySeparator(RealPath(folder)) + Path.DirectorySeparatorChar;
-        var cmp = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
-        return p.StartsWith(f, cmp);
+        var p = Path.TrimEndingDirectorySeparator(Full(path, resolveLinks)) + Path.DirectorySeparatorChar;
+        var f = Path.TrimEndingDirectorySeparator(Full(folder, resolveLinks)) + Path.DirectorySeparatorChar;
+        return p.StartsWith(f, Comparison);
     }
+
+    /// <summary>True when the two paths name the same file or folder once links are resolved.</summary>
+    public static bool IsSame(string a, string b) =>
+        string.Equals(Path.TrimEndingDirectorySeparator(RealPath(a)), Path.TrimEndingDirectorySeparator(RealPath(b)), Comparison);
+
+    private static StringComparison Comparison =>
+        OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+
+    private static string Full(string path, bool resolveLinks) => resolveLinks ? RealPath(path) : Path.GetFullPath(path);
 
     /// <summary>
     /// The full path with every symbolic link among its existing components resolved, the links' targets included

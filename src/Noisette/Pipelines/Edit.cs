@@ -1,27 +1,18 @@
+using Noisette.Bundles;
 using Noisette.Data;
 using Noisette.Sampling;
 using static TorchSharp.torch;
 
 namespace Noisette.Pipelines;
 
-/// <summary>What to change in an image: how strongly, from which seeds, with which sampler.</summary>
+/// <summary>What to change in an image: the image, how strongly, and the generation settings (seeds, sampler, class...).</summary>
 public sealed record EditRequest
 {
     public required string ImagePath { get; init; }
     /// <summary>0 keeps the input, 1 ignores it; in between, how far into the noise the input is pushed.</summary>
     public double Strength { get; init; } = 0.5;
-    public long Seed { get; init; }
-    /// <summary>Variations: images from seeds Seed, Seed+1, ...</summary>
-    public int Count { get; init; } = 1;
-    public string Sampler { get; init; } = Samplers.Default;
-    public int Steps { get; init; }
-    public double Eta { get; init; }
-    public int BatchSize { get; init; } = 16;
-    /// <summary>For a class-conditional model: the class to steer towards, and the guidance scale.</summary>
-    public string? Class { get; init; }
-    public double Guidance { get; init; } = 2.0;
-    /// <summary>Regeneration: make the one image (<see cref="Count"/> 1) as this slot of a batch of copies of it (see <see cref="SampleRequest.Slot"/>).</summary>
-    public BatchSlot? Slot { get; init; }
+    /// <summary>Variations from seeds Seed, Seed+1, ...; at most one class, to steer towards.</summary>
+    public GenerationSettings Settings { get; init; } = new();
 }
 
 /// <summary>
@@ -32,7 +23,7 @@ public static class Edit
 {
     public static void CheckStrength(double strength)
     {
-        if (!(strength >= 0 && strength <= 1)) throw new NoisetteInputException($"--strength must be between 0 and 1, got {strength}");
+        if (!(strength >= 0 && strength <= 1)) throw new NoisetteInputException($"the strength must be between 0 and 1, got {strength.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
     }
 
     /// <summary>
@@ -80,20 +71,23 @@ public static class Edit
         return sampler.Sample(denoiser, x, walk, generators, progress);
     }
 
-    /// <summary>Edits an image (uint8 CHW) once per seed; returns uint8 CHW images.</summary>
+    /// <summary>Edits an image (uint8 CHW pixels) once per seed; returns uint8 CHW images.</summary>
     /// <param name="preview">Called after every network call of every batch with the current x̂₀ (for previews).</param>
+    /// <param name="autoencoder">Encodes the input to the denoiser's space and decodes the results (default: the identity).</param>
     public static List<byte[]> Images(Denoiser denoiser, ISampler sampler, SamplerOptions options, byte[] input, double strength,
                                       IReadOnlyList<long> seeds, int batchSize = 16, Action<int, int>? onImagesDone = null,
-                                      Action<GenerationPreview>? preview = null)
+                                      Action<GenerationPreview>? preview = null, IAutoencoder? autoencoder = null)
     {
         CheckStrength(strength);
+        var ae = autoencoder ?? IdentityAutoencoder.Instance;
         var cfg = denoiser.Model.Config;
+        var pixels = ae.Decoded(new SampleShape(cfg.InChannels, cfg.ImageSize));
         if (strength == 0) return seeds.Select(_ => (byte[])input.Clone()).ToList();   // exactly the input
-        return Generation.InBatches(denoiser, seeds, batchSize, (generators, start) =>
+        return ImageBatches.InBatches(denoiser, seeds, batchSize, (generators, start) =>
         {
-            var x0 = Generation.FromBytes(input, cfg.InChannels, cfg.ImageSize, denoiser.Model.parameters().First().device);
-            return Run(denoiser, sampler, options, x0, strength, generators, Generation.ForBatch(preview, start));
-        }, onImagesDone);
+            var x0 = ae.Encode(Pixels.FromBytes(input, pixels.Channels, pixels.Size, denoiser.Model.parameters().First().device));
+            return Run(denoiser, sampler, options, x0, strength, generators, ImageBatches.ForBatch(preview, start));
+        }, onImagesDone, ae);
     }
 
     /// <summary>Edits an image file with a loaded model and writes one PNG per seed, each with its provenance.</summary>
@@ -101,38 +95,38 @@ public static class Edit
                                                  Action<GenerationPreview>? preview = null)
     {
         CheckStrength(request.Strength);
-        if (request.Count < 1) throw new NoisetteInputException($"--n must be at least 1, got {request.Count}");
-        if (request.Eta < 0) throw new NoisetteInputException($"--eta must not be negative, got {request.Eta}");
-        if (request.Steps < 0) throw new NoisetteInputException($"--steps must not be negative, got {request.Steps}");
+        var s = request.Settings;
+        var sampler = s.Validate();
+        var className = s.Class;
+        var bundle = model.Bundle;
         var inputPath = Path.GetFullPath(request.ImagePath);
         var input = model.LoadImage(inputPath);
-        var sampler = Samplers.Get(request.Sampler);
-        var options = new SamplerOptions { Steps = request.Steps, Eta = request.Eta };
-        int steps = Generation.ResolvedSteps(sampler, options, model.Diffusion.T);
-        var seeds = Enumerable.Range(0, request.Count).Select(i => request.Seed + i).ToArray();
-        int calls = NetworkCalls(sampler, options with { Steps = steps }, model.Diffusion, request.Strength);
-        var images = Generation.BatchedOrInSlot(seeds, request.BatchSize, request.Slot, progress, (items, batch, report) =>
-            Images(model.Denoiser(request.Class, request.Guidance), sampler, options with { Steps = steps }, input, request.Strength, items,
-                   batch, report, preview));
-        var cfg = model.Model.Config;
+        var options = s.SamplerOptions;
+        int steps = Generation.ResolvedSteps(sampler, options, bundle.Diffusion.T);
+        var seeds = s.ResolvedSeeds;
+        int calls = NetworkCalls(sampler, options with { Steps = steps }, bundle.Diffusion, request.Strength);
+        double guidance = s.GuidanceFor(bundle);
+        var images = Generation.BatchedOrInSlot(seeds, s.BatchSize, s.Slot, progress, (items, batch, report) =>
+            Images(bundle.Denoiser(className, guidance), sampler, options with { Steps = steps }, input, request.Strength, items,
+                   batch, report, preview, bundle.Autoencoder));
         Directory.CreateDirectory(outDir);
         var files = new List<string>();
         var stem = Path.GetFileNameWithoutExtension(inputPath);
         for (int i = 0; i < images.Count; i++)
         {
-            var provenance = Provenance.For(model, Provenance.Edit, sampler.Name, steps, request.Eta, seeds[i]) with
+            var provenance = Provenance.For(model, Provenance.Edit, sampler.Name, steps, s.Eta, seeds[i]) with
             {
-                Class = request.Class,
-                Guidance = request.Class is null ? null : request.Guidance,
+                Class = className,
+                Guidance = className is null ? null : guidance,
                 Strength = request.Strength,
                 NetworkCalls = calls,
                 Input = inputPath,
                 InputSha256 = Provenance.FileSha256(inputPath),
-                Batch = request.Slot ?? BatchSlot.Of(i, seeds.Length, request.BatchSize),
+                Batch = s.Slot ?? BatchSlot.Of(i, seeds.Count, s.BatchSize),
             };
             var path = Path.Combine(outDir, $"edit-{stem}-s{request.Strength.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)}-" +
                                             SamplePipeline.FileName(sampler.Name, model.State.Step, seeds[i]));
-            PngWriter.Write(path, new PlanarImage(cfg.InChannels, cfg.ImageSize, cfg.ImageSize, images[i]), provenance.ToText());
+            PngWriter.Write(path, Generation.Image(bundle, images[i]), provenance.ToText());
             files.Add(path);
         }
         return new SamplePipeline.Result(files, null);

@@ -1,3 +1,4 @@
+using Noisette.Bundles;
 using Noisette.Runs;
 using Noisette.IO;
 using Noisette.Data;
@@ -15,6 +16,9 @@ public sealed record EvalSampling
     /// <summary>0 = the sampler's default (50 for DDIM).</summary>
     public int Steps { get; init; } = 0;
     public int BatchSize { get; init; } = 16;
+
+    /// <summary>These as generation settings: checked by <see cref="GenerationSettings.Validate"/> as every generation's are.</summary>
+    public GenerationSettings Settings => new() { Count = Count, Seed = Seed, Sampler = Sampler, Steps = Steps, BatchSize = BatchSize };
 }
 
 /// <summary>FID and KID of a checkpoint's samples against the run's real images.</summary>
@@ -104,9 +108,10 @@ public static class EvaluationPipeline
         var recorded = model.Config.Run.DatasetFingerprint;
         if (!string.IsNullOrEmpty(recorded) && recorded != ds.Fingerprint)
             warn($"the images in {folder} are not the ones this run was trained on (fingerprint differs); the train/validation split may not match training");
-        if (ds.Channels != model.Model.Config.InChannels || ds.ImageSize != model.Model.Config.ImageSize)
+        var shape = model.Bundle.ImageShape;
+        if (ds.Channels != shape.Channels || ds.ImageSize != shape.Size)
             throw new NoisetteInputException(
-                $"the images are {ds.Channels} channel(s) at {ds.ImageSize} px but the model takes {model.Model.Config.InChannels} at {model.Model.Config.ImageSize} px");
+                $"the images are {ds.Channels} channel(s) at {ds.ImageSize} px but the model takes {shape.Channels} at {shape.Size} px");
         return ds;
     }
 
@@ -114,18 +119,17 @@ public static class EvaluationPipeline
     {
         if (data.ValidationIndices.Length == 0)
             throw new NoisetteInputException("the run has no validation images (its validation fraction is 0 or the folder is tiny), so the likelihood cannot be measured on held-out data");
-        return Evaluation.Likelihood.Evaluate(model.Denoiser(), new SubsetImageSet(data, data.ValidationIndices), options, progress);
+        return Evaluation.Likelihood.Evaluate(model.Bundle.Denoiser(), new SubsetImageSet(data, data.ValidationIndices), options, progress);
     }
 
     /// <summary>Generates <see cref="EvalSampling.Count"/> uint8 CHW samples.</summary>
     public static List<byte[]> Samples(LoadedModel model, EvalSampling sampling, Action<int, int>? progress = null)
     {
-        if (sampling.Count < 1) throw new NoisetteInputException($"--n must be at least 1, got {sampling.Count}");
-        if (sampling.BatchSize < 1) throw new NoisetteInputException($"--batch must be at least 1, got {sampling.BatchSize}");
-        if (sampling.Steps < 0) throw new NoisetteInputException($"--steps must not be negative, got {sampling.Steps}");
-        var sampler = Samplers.Get(sampling.Sampler);
-        var seeds = Enumerable.Range(0, sampling.Count).Select(i => sampling.Seed + i).ToArray();
-        return Generation.Sample(model.Denoiser(), sampler, new SamplerOptions { Steps = sampling.Steps }, seeds, sampling.BatchSize, progress);
+        var settings = sampling.Settings;
+        var sampler = settings.Validate();
+        var bundle = model.Bundle;
+        return ImageBatches.Sample(bundle.Denoiser(), sampler, settings.SamplerOptions, settings.ResolvedSeeds, settings.BatchSize, progress,
+                                   autoencoder: bundle.Autoencoder);
     }
 
     /// <summary>FID and KID between generated samples and all of the run's real images (training and validation).</summary>
@@ -133,7 +137,7 @@ public static class EvaluationPipeline
                                                     Action<string>? stage = null, Action<int, int>? progress = null)
     {
         if (data.Count < 2) throw new NoisetteInputException("FID/KID need at least 2 real images");
-        if (sampling.Count < 2) throw new NoisetteInputException("FID/KID need at least 2 samples (--n)");
+        if (sampling.Count < 2) throw new NoisetteInputException("FID/KID need at least 2 samples");
         stage?.Invoke($"generating {sampling.Count} samples with {sampling.Sampler}");
         var samples = Samples(model, sampling, progress);
         stage?.Invoke($"computing features of {samples.Count} samples and {data.Count} real images with {Path.GetFileName(network.Path)}");

@@ -1,31 +1,24 @@
+using Noisette.Bundles;
 using Noisette.Data;
 using Noisette.Sampling;
 using static TorchSharp.torch;
 
 namespace Noisette.Pipelines;
 
-/// <summary>What to fill in: an image, a mask (white = regenerate), the seeds and the resampling settings.</summary>
+/// <summary>What to fill in: an image, a mask (white = regenerate), the resampling settings and the generation settings.</summary>
 public sealed record InpaintRequest
 {
     public required string ImagePath { get; init; }
     public required string MaskPath { get; init; }
-    public long Seed { get; init; }
-    public int Count { get; init; } = 1;
-    /// <summary>Ancestral sampling suits RePaint best; any sampler can take its single steps.</summary>
-    public string Sampler { get; init; } = "ddpm";
-    /// <summary>Timesteps of the walk down (respaced); 0 = 50.</summary>
-    public int Steps { get; init; } = 50;
-    public double Eta { get; init; }
     /// <summary>Times each stretch of the walk is denoised (1 = no resampling).</summary>
     public int Jumps { get; init; } = 5;
     /// <summary>Timesteps the walk jumps back up before denoising a stretch again.</summary>
     public int JumpLength { get; init; } = 5;
-    public int BatchSize { get; init; } = 16;
-    /// <summary>For a class-conditional model: the class to steer towards, and the guidance scale.</summary>
-    public string? Class { get; init; }
-    public double Guidance { get; init; } = 2.0;
-    /// <summary>Regeneration: make the one image (<see cref="Count"/> 1) as this slot of a batch of copies of it (see <see cref="SampleRequest.Slot"/>).</summary>
-    public BatchSlot? Slot { get; init; }
+    /// <summary>
+    /// Seeds, sampler and at most one class. Ancestral sampling suits RePaint best (any sampler can take its single
+    /// steps); the steps are the timesteps of the walk down (respaced).
+    /// </summary>
+    public GenerationSettings Settings { get; init; } = new() { Sampler = "ddpm", Steps = 50 };
 }
 
 /// <summary>
@@ -38,8 +31,8 @@ public static class Inpaint
 {
     public static void Check(int jumps, int jumpLength)
     {
-        if (jumps < 1) throw new NoisetteInputException($"--jumps must be at least 1, got {jumps}");
-        if (jumpLength < 1) throw new NoisetteInputException($"--jump-length must be at least 1, got {jumpLength}");
+        if (jumps < 1) throw new NoisetteInputException($"the number of jumps must be at least 1, got {jumps}");
+        if (jumpLength < 1) throw new NoisetteInputException($"the jump length must be at least 1, got {jumpLength}");
     }
 
     /// <summary>
@@ -121,22 +114,27 @@ public static class Inpaint
     /// <param name="preview">Called after every network call of every batch with the current x̂₀ (for previews).</param>
     public static List<byte[]> Images(Denoiser denoiser, ISampler sampler, SamplerOptions options, byte[] input, byte[] mask,
                                       int jumps, int jumpLength, IReadOnlyList<long> seeds, int batchSize = 16, Action<int, int>? onImagesDone = null,
-                                      Action<GenerationPreview>? preview = null)
+                                      Action<GenerationPreview>? preview = null, IAutoencoder? autoencoder = null)
     {
         Check(jumps, jumpLength);
+        var ae = autoencoder ?? IdentityAutoencoder.Instance;
         var cfg = denoiser.Model.Config;
-        int plane = cfg.ImageSize * cfg.ImageSize;
-        if (input.Length != cfg.InChannels * plane || mask.Length != plane)
-            throw new NoisetteInputException($"the image and mask must be {cfg.ImageSize} px with {cfg.InChannels} and 1 channel(s)");
-        var images = Generation.InBatches(denoiser, seeds, batchSize, (generators, start) =>
+        var shape = new SampleShape(cfg.InChannels, cfg.ImageSize);
+        // The known region is pasted in the denoiser's space at every step, with the mask at its resolution: that is
+        // the pixels only where the autoencoder leaves them as they are.
+        if (ae.Decoded(shape) != shape) throw new NoisetteInputException($"inpainting works on pixels, and this model's autoencoder is {ae.Kind}");
+        int plane = shape.Size * shape.Size;
+        if (input.Length != shape.Length || mask.Length != plane)
+            throw new NoisetteInputException($"the image and mask must be {shape.Size} px with {shape.Channels} and 1 channel(s)");
+        var images = ImageBatches.InBatches(denoiser, seeds, batchSize, (generators, start) =>
         {
             var device = denoiser.Model.parameters().First().device;
-            var known = Generation.FromBytes(input, cfg.InChannels, cfg.ImageSize, device);
-            var regenerate = tensor(mask.Select(m => m >= 128 ? 1f : 0f).ToArray(), device: device).reshape(1, 1, cfg.ImageSize, cfg.ImageSize);
-            return Run(denoiser, sampler, options, known, regenerate, jumps, jumpLength, generators, Generation.ForBatch(preview, start));
-        }, onImagesDone);
+            var known = ae.Encode(Pixels.FromBytes(input, shape.Channels, shape.Size, device));
+            var regenerate = tensor(mask.Select(m => m >= 128 ? 1f : 0f).ToArray(), device: device).reshape(1, 1, shape.Size, shape.Size);
+            return Run(denoiser, sampler, options, known, regenerate, jumps, jumpLength, generators, ImageBatches.ForBatch(preview, start));
+        }, onImagesDone, ae);
         foreach (var image in images)
-            for (int c = 0; c < cfg.InChannels; c++)
+            for (int c = 0; c < shape.Channels; c++)
                 for (int i = 0; i < plane; i++)
                     if (mask[i] < 128) image[c * plane + i] = input[c * plane + i];
         return images;
@@ -147,32 +145,32 @@ public static class Inpaint
                                                  Action<GenerationPreview>? preview = null)
     {
         Check(request.Jumps, request.JumpLength);
-        if (request.Count < 1) throw new NoisetteInputException($"--n must be at least 1, got {request.Count}");
-        if (request.Steps < 0) throw new NoisetteInputException($"--steps must not be negative, got {request.Steps}");
-        if (request.Eta < 0) throw new NoisetteInputException($"--eta must not be negative, got {request.Eta}");
+        var s = request.Settings;
+        var sampler = s.Validate();
+        var className = s.Class;
+        var bundle = model.Bundle;
         var inputPath = Path.GetFullPath(request.ImagePath);
         var maskPath = Path.GetFullPath(request.MaskPath);
         var input = model.LoadImage(inputPath);
         var mask = model.LoadImage(maskPath, gray: true);
         if (mask.All(m => m < 128)) throw new NoisetteInputException($"the mask '{maskPath}' has no white pixels: nothing to regenerate");
-        var sampler = Samplers.Get(request.Sampler);
-        var options = new SamplerOptions { Steps = request.Steps, Eta = request.Eta };
-        int steps = Generation.ResolvedSteps(sampler, options, model.Diffusion.T);
-        var seeds = Enumerable.Range(0, request.Count).Select(i => request.Seed + i).ToArray();
-        int calls = NetworkCalls(sampler, options with { Steps = steps }, model.Diffusion, request.Jumps, request.JumpLength);
-        var images = Generation.BatchedOrInSlot(seeds, request.BatchSize, request.Slot, progress, (items, batch, report) =>
-            Images(model.Denoiser(request.Class, request.Guidance), sampler, options with { Steps = steps }, input, mask, request.Jumps, request.JumpLength,
-                   items, batch, report, preview));
-        var cfg = model.Model.Config;
+        var options = s.SamplerOptions;
+        int steps = Generation.ResolvedSteps(sampler, options, bundle.Diffusion.T);
+        var seeds = s.ResolvedSeeds;
+        int calls = NetworkCalls(sampler, options with { Steps = steps }, bundle.Diffusion, request.Jumps, request.JumpLength);
+        double guidance = s.GuidanceFor(bundle);
+        var images = Generation.BatchedOrInSlot(seeds, s.BatchSize, s.Slot, progress, (items, batch, report) =>
+            Images(bundle.Denoiser(className, guidance), sampler, options with { Steps = steps }, input, mask, request.Jumps, request.JumpLength,
+                   items, batch, report, preview, bundle.Autoencoder));
         Directory.CreateDirectory(outDir);
         var files = new List<string>();
         var stem = Path.GetFileNameWithoutExtension(inputPath);
         for (int i = 0; i < images.Count; i++)
         {
-            var provenance = Provenance.For(model, Provenance.Inpaint, sampler.Name, steps, request.Eta, seeds[i]) with
+            var provenance = Provenance.For(model, Provenance.Inpaint, sampler.Name, steps, s.Eta, seeds[i]) with
             {
-                Class = request.Class,
-                Guidance = request.Class is null ? null : request.Guidance,
+                Class = className,
+                Guidance = className is null ? null : guidance,
                 NetworkCalls = calls,
                 Input = inputPath,
                 InputSha256 = Provenance.FileSha256(inputPath),
@@ -180,10 +178,10 @@ public static class Inpaint
                 MaskSha256 = Provenance.FileSha256(maskPath),
                 Jumps = request.Jumps,
                 JumpLength = request.JumpLength,
-                Batch = request.Slot ?? BatchSlot.Of(i, seeds.Length, request.BatchSize),
+                Batch = s.Slot ?? BatchSlot.Of(i, seeds.Count, s.BatchSize),
             };
             var path = Path.Combine(outDir, $"inpaint-{stem}-" + SamplePipeline.FileName(sampler.Name, model.State.Step, seeds[i]));
-            PngWriter.Write(path, new PlanarImage(cfg.InChannels, cfg.ImageSize, cfg.ImageSize, images[i]), provenance.ToText());
+            PngWriter.Write(path, Generation.Image(bundle, images[i]), provenance.ToText());
             files.Add(path);
         }
         return new SamplePipeline.Result(files, null);

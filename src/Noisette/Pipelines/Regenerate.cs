@@ -23,7 +23,7 @@ public static class Regenerate
         var p = Check(Provenance.Read(png), png);
         if (!Directory.Exists(p.Run)) throw new NoisetteInputException($"the run '{p.Run}' named in '{png}' does not exist");
         using var model = LoadedModel.Load(p.Run, p.CheckpointStep.ToString(CultureInfo.InvariantCulture), UsesEma(p), device, warn,
-                                           PrecisionSupport.Parse(p.Precision));
+                                           Settings(p).Precision);
         return Run(model, p, outDir ?? Path.Combine(model.Run.Root, "generated"), png, progress);
     }
 
@@ -108,34 +108,38 @@ public static class Regenerate
             throw new ArgumentException($"the model (step {model.State.Step}, {(model.UsesEma ? "ema" : "model")} weights, " +
                                         $"{PrecisionSupport.Name(model.Precision)}) is not the one that made '{source}' " +
                                         $"(step {p.CheckpointStep}, {p.Weights} weights, {p.Precision})", nameof(model));
-        double guidance = p.Guidance ?? 2.0;   // unconditional outputs record no guidance; it is then unused
+        var settings = Settings(p);
         return p.Kind switch
         {
-            Provenance.Edit => Edit.ToFolder(model, new EditRequest
-            {
-                ImagePath = p.Input!, Strength = p.Strength!.Value, Seed = p.Seed, Sampler = p.Sampler, Steps = p.Steps, Eta = p.Eta,
-                BatchSize = 1, Class = p.Class, Guidance = guidance, Slot = p.Batch,
-            }, outDir, progress),
-            Provenance.Interpolate => InterpolateFrame(model, p, outDir, source, progress),
+            Provenance.Edit => Edit.ToFolder(model, new EditRequest { ImagePath = p.Input!, Strength = p.Strength!.Value, Settings = settings },
+                                             outDir, progress),
+            Provenance.Interpolate => InterpolateFrame(model, p, settings, outDir, source, progress),
             Provenance.Inpaint => Inpaint.ToFolder(model, new InpaintRequest
             {
-                ImagePath = p.Input!, MaskPath = p.Mask!, Seed = p.Seed, Sampler = p.Sampler, Steps = p.Steps, Eta = p.Eta,
-                Jumps = p.Jumps!.Value, JumpLength = p.JumpLength!.Value, BatchSize = 1, Class = p.Class, Guidance = guidance, Slot = p.Batch,
+                ImagePath = p.Input!, MaskPath = p.Mask!, Jumps = p.Jumps!.Value, JumpLength = p.JumpLength!.Value, Settings = settings,
             }, outDir, progress),
-            _ => SamplePipeline.Run(model, new SampleRequest
-            {
-                Seeds = [p.Seed], Sampler = p.Sampler, Steps = p.Steps, Eta = p.Eta, BatchSize = 1,
-                Classes = p.Class is null ? [] : [p.Class], Guidance = guidance, Slot = p.Batch,
-            }, outDir, progress),
+            _ => SamplePipeline.Run(model, new SampleRequest { Settings = settings }, outDir, progress),
         };
     }
 
-    private static SamplePipeline.Result InterpolateFrame(LoadedModel model, Provenance p, string outDir, string source, Action<int, int>? progress)
+    /// <summary>
+    /// The generation settings a provenance records: its sampler, steps, η, seed, class and guidance, precision and
+    /// batch slot, for its one image. An output without a class records no guidance; the model's default then stands
+    /// in, unused.
+    /// </summary>
+    public static GenerationSettings Settings(Provenance p) => new()
+    {
+        Seeds = [p.Seed], Sampler = p.Sampler, Steps = p.Steps, Eta = p.Eta, BatchSize = 1, Slot = p.Batch,
+        Classes = p.Class is null ? [] : [p.Class], Guidance = p.Guidance, Precision = PrecisionSupport.Parse(p.Precision),
+    };
+
+    private static SamplePipeline.Result InterpolateFrame(LoadedModel model, Provenance p, GenerationSettings settings, string outDir, string source,
+                                                          Action<int, int>? progress)
     {
         var (a, b, frames, frame) = InterpolationFrame(p, source);
         var result = Interpolate.ToFolder(model, new InterpolateRequest
         {
-            SeedA = a, SeedB = b, Frames = frames, Frame = frame, Sampler = p.Sampler, Steps = p.Steps, BatchSize = 1, Slot = p.Batch,
+            Settings = settings with { Seeds = [a, b], Eta = 0, Classes = [] }, Frames = frames, Frame = frame,
         }, outDir, progress);
         return new SamplePipeline.Result(result.Frames, null);
     }

@@ -28,5 +28,5 @@ public static class SeedList
         long.TryParse(s.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v) ? v : throw Bad(text, $"'{s}' is not a whole number");
 
     private static NoisetteInputException Bad(string text, string why) =>
-        new($"--seeds '{text}': {why}. Write seeds like 7, 1,2,5 or 10-25");
+        new($"the seeds '{text}': {why}. Write seeds like 7, 1,2,5 or 10-25");
 }

@@ -58,12 +58,17 @@ public sealed partial class RunFolder
         if (data.Background is null) throw Missing("training.data.background");
         if (t.Device is null || t.SampleSampler is null) throw Missing("training.device or training.sample_sampler");
         if (info.DataPath is null) throw Missing("run.data_path");
-        try { t.Validate(); }
+        try
+        {
+            t.Validate();
+            config.Components?.Validate(t);
+        }
         catch (NoisetteInputException e) { throw new NoisetteInputException("config.json: " + e.Message, e); }
         return config;
     }
 
-    public void WriteConfig(RunConfig config) => Json.Write(ConfigPath, config);
+    /// <summary>Writes config.json, recording the model's components (those implied by the configuration when not given).</summary>
+    public void WriteConfig(RunConfig config) => Json.Write(ConfigPath, config with { Components = config.ComponentsOrImplied() });
 
     public static string StepName(long step) => "step-" + step.ToString("D8", CultureInfo.InvariantCulture);
 

@@ -63,7 +63,7 @@ public class Denoiser
         var labels = given.to(x.device);
         double w = GuidanceScale;
         if (w == 1.0) return Net(x, t, labels);
-        if (nullLabel < 0) throw new NoisetteInputException("classifier-free guidance needs a model trained with a null class; use --guidance 1");
+        if (nullLabel < 0) throw new NoisetteInputException("classifier-free guidance needs a model trained with a null class; use a guidance of 1");
         var nulls = full_like(labels, nullLabel);
         if (w == 0.0) return Net(x, t, nulls);
         var both = Net(cat([x, x], 0), cat([t, t], 0), cat([labels, nulls], 0)).chunk(2, 0);

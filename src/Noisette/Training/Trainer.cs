@@ -1,3 +1,4 @@
+using Noisette.Bundles;
 using Noisette.Runs;
 using System.Diagnostics;
 using System.Globalization;
@@ -7,7 +8,6 @@ using Noisette.Evaluation;
 using Noisette.IO;
 using Noisette.Monitoring;
 using Noisette.Models;
-using Noisette.Pipelines;
 using Noisette.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -344,13 +344,20 @@ public sealed class Trainer : IDisposable
         if (Config.SampleCount > 0)
         {
             grid = Run.SampleGridPath(Step);
-            var image = Generation.WriteCheckpointGrid(Ema.Model, Diffusion, Config, grid, Step);
+            var image = CheckpointGrid.Write(AveragedBundle(), Config, grid, Step);
             Network.train();
             board.AddPng("samples", PngWriter.Encode(image), image.Width, image.Height, image.Channels, Step);
         }
         AtomicFile.WriteAllBytes(Run.LossPlotPath, LossChart.Render(Metrics.Read(Run.MetricsPath)));
         return Report(lastLoss ?? double.NaN, lr, ips) with { CheckpointDir = Run.CheckpointDir(Step), SampleGrid = grid, ValidationLoss = val?.Loss };
     }
+
+    /// <summary>
+    /// The averaged (EMA) network as a pixel model's bundle, for the checkpoint grid; the bundle owns nothing, the
+    /// network stays <see cref="Ema"/>'s.
+    /// </summary>
+    private ModelBundle AveragedBundle() =>
+        new(Ema.Model, Diffusion, IdentityAutoencoder.Instance, ClassConditioner.For(Ema.Model.Config, Config.ClassNames));
 
     /// <summary>
     /// Takes the run folder's lock, released when this trainer is disposed (after its last write). The pipelines

@@ -83,7 +83,7 @@ public class CopyCheckTests
             trainer.Train(CancellationToken.None);
 
         using var model = Noisette.Pipelines.LoadedModel.Load(run.Root, ema: false);
-        var samples = Noisette.Pipelines.Generation.Sample(model.Denoiser(), new Noisette.Sampling.DdimSampler(),
+        var samples = Noisette.Bundles.ImageBatches.Sample(model.Bundle.Denoiser(), new Noisette.Sampling.DdimSampler(),
                                                            new Noisette.Sampling.SamplerOptions { Steps = 20 }, Enumerable.Range(0, 12).Select(i => (long)i).ToArray());
         var copies = CopyCheck.Run(samples, training);
         var ratios = string.Join(", ", copies.Matches.Select(m => m.Ratio.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)));

@@ -175,13 +175,13 @@ public sealed class GuidedDiffusionExactnessTests : IDisposable
         using (no_grad())
         {
             // The run folder's EMA weights are OpenAI's weights, exactly.
-            var err = MaxAbs(loaded.Model.Forward(cases["x"], cases["t"], null), cases["adm_tiny.out"]);
+            var err = MaxAbs(loaded.Bundle.Network.Forward(cases["x"], cases["t"], null), cases["adm_tiny.out"]);
             Assert.True(err < 1e-4, $"max abs error {err}");
         }
-        var request = new SampleRequest { Count = 2, Seed = 5, Sampler = "ddim", Steps = 4 };
+        var request = new SampleRequest { Settings = new GenerationSettings { Count = 2, Seed = 5, Sampler = "ddim", Steps = 4 } };
         var a = SamplePipeline.Run(loaded, request, Path.Combine(_dir, "a"));
         var b = SamplePipeline.Run(loaded, request, Path.Combine(_dir, "b"));
-        var ddpm = SamplePipeline.Run(loaded, request with { Sampler = "ddpm" }, Path.Combine(_dir, "c"));
+        var ddpm = SamplePipeline.Run(loaded, request with { Settings = request.Settings with { Sampler = "ddpm" } }, Path.Combine(_dir, "c"));
         Assert.Equal(2, a.Files.Count);
         for (int i = 0; i < 2; i++) Assert.Equal(File.ReadAllBytes(a.Files[i]), File.ReadAllBytes(b.Files[i]));
         Assert.Equal(2, ddpm.Files.Count);
@@ -284,8 +284,8 @@ public sealed class GuidedDiffusionExactnessTests : IDisposable
         }
         // The tuned run samples its classes by name, with classifier-free guidance (it has a null class now).
         using var tuned = LoadedModel.Load(trainer.Run.Root);
-        Assert.Equal(2.0, tuned.DefaultGuidance);
-        var result = SamplePipeline.Run(tuned, new SampleRequest { Count = 1, Sampler = "ddim", Steps = 2, Classes = ["B"] }, Path.Combine(_dir, "tuned-samples"));
+        Assert.Equal(2.0, tuned.Bundle.DefaultGuidance);
+        var result = SamplePipeline.Run(tuned, new SampleRequest { Settings = new GenerationSettings { Count = 1, Sampler = "ddim", Steps = 2, Classes = ["B"] } }, Path.Combine(_dir, "tuned-samples"));
         Assert.Contains("class-B", Path.GetFileName(Assert.Single(result.Files)));
     }
 

@@ -285,11 +285,11 @@ public sealed class GuidedDiffusionImportTests : IDisposable
         var none = Sample("none");
         Assert.Equal(2, none.Code);
         Assert.Contains("no null class", none.Error);
-        Assert.Contains("--class", none.Error);
+        Assert.Contains("choose a class by its index", none.Error);
         var guided = Sample("guided", "--class", "3", "--guidance", "2");
         Assert.Equal(2, guided.Code);
-        Assert.Contains("--guidance 2", guided.Error);
-        Assert.Contains("--guidance 1", guided.Error);
+        Assert.Contains("a guidance of 2", guided.Error);
+        Assert.Contains("a guidance of 1", guided.Error);
         foreach (var refused in new[] { "bad-1000", "none", "guided" })
             Assert.False(Directory.Exists(Path.Combine(_dir, refused)) && Directory.GetFiles(Path.Combine(_dir, refused)).Length > 0, $"{refused} wrote images");
 
@@ -316,7 +316,7 @@ public sealed class GuidedDiffusionImportTests : IDisposable
             Assert.Contains("0 to 999", r.Error);
             r = RunCli([.. args, "--class", "3", "--guidance", "0", "--out", Path.Combine(_dir, "refused")]);
             Assert.Equal(2, r.Code);
-            Assert.Contains("--guidance 1", r.Error);
+            Assert.Contains("a guidance of 1", r.Error);
         }
     }
 

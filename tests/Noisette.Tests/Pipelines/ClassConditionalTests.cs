@@ -1,3 +1,4 @@
+using Noisette.Bundles;
 using Noisette.Runs;
 using Noisette.Data;
 using Noisette.IO;
@@ -79,18 +80,18 @@ public class ClassConditionalTests
 
         using var model = LoadedModel.Load(run);
         Assert.Equal(new[] { "I", "O" }, model.Config.Training.ClassNames);          // names round-trip through the run
-        Assert.True(model.Model.IsConditional);
+        Assert.True(model.Bundle.Network.IsConditional);
         var seeds = Enumerable.Range(0, 12).Select(i => (long)i).ToArray();
-        var denoiser = new Denoiser(model.Model, model.Diffusion) { GuidanceScale = 3 };
+        var denoiser = new Denoiser(model.Bundle.Network, model.Bundle.Diffusion) { GuidanceScale = 3 };
         var options = new SamplerOptions { Steps = 25 };
-        var iImages = Generation.Sample(denoiser, new DdimSampler(), options, seeds, labels: Enumerable.Repeat(0, 12).ToArray());
-        var oImages = Generation.Sample(denoiser, new DdimSampler(), options, seeds, labels: Enumerable.Repeat(1, 12).ToArray());
+        var iImages = ImageBatches.Sample(denoiser, new DdimSampler(), options, seeds, labels: Enumerable.Repeat(0, 12).ToArray());
+        var oImages = ImageBatches.Sample(denoiser, new DdimSampler(), options, seeds, labels: Enumerable.Repeat(1, 12).ToArray());
         int correct = iImages.Count(i => Stem(i) > 0) + oImages.Count(o => Stem(o) < 0);
         Assert.True(correct >= 20, $"only {correct} of 24 samples look like their class");   // chance is 12
 
         // Guidance 0 with classes is the unconditional (null-class) model.
-        var w0 = Generation.Sample(new Denoiser(model.Model, model.Diffusion) { GuidanceScale = 0 }, new DdimSampler(), options, [3, 4], labels: [0, 1]);
-        var uncond = Generation.Sample(new Denoiser(model.Model, model.Diffusion), new DdimSampler(), options, [3, 4]);
+        var w0 = ImageBatches.Sample(new Denoiser(model.Bundle.Network, model.Bundle.Diffusion) { GuidanceScale = 0 }, new DdimSampler(), options, [3, 4], labels: [0, 1]);
+        var uncond = ImageBatches.Sample(new Denoiser(model.Bundle.Network, model.Bundle.Diffusion), new DdimSampler(), options, [3, 4]);
         ImageAssert.Alike(uncond[0], w0[0]);   // computed beside the conditional half: a batch twice the size
         ImageAssert.Alike(uncond[1], w0[1]);
 
@@ -162,7 +163,7 @@ public class ClassConditionalTests
         tuned.Model.eval();
         var x = randn(3, 1, 32, 32);
         var t2 = tensor(new long[] { 5, 500, 900 });
-        var expected = source.Model.Forward(x, t2, null);
+        var expected = source.Bundle.Network.Forward(x, t2, null);
         foreach (var label in new long[] { 0, 1, 2 })
             Assert.True(tuned.Model.Forward(x, t2, full(3, label, dtype: int64)).eq(expected).all().item<bool>(), $"label {label} changes the output");
     }

@@ -83,12 +83,12 @@ public class PrecisionTests
         foreach (var precision in new[] { Precision.Fp32, Precision.Bf16 })
         {
             using var model = LoadedModel.Load(runPath, precision: precision);
-            Assert.Equal(PrecisionSupport.ScalarTypeOf(precision), model.Model.ComputeType);
+            Assert.Equal(PrecisionSupport.ScalarTypeOf(precision), model.Bundle.Network.ComputeType);
             using var _ = inference_mode();
             using var g = new Generator(3);
             var noise = randn([4, 1, 32, 32], generator: g);
             var generators = Noise.Generators([0, 1, 2, 3]);
-            var x = new DdimSampler().Sample(model.Denoiser(), noise, new SamplerOptions { Steps = 10 }, generators);
+            var x = new DdimSampler().Sample(model.Bundle.Denoiser(), noise, new SamplerOptions { Steps = 10 }, generators);
             foreach (var gen in generators) gen.Dispose();
             Assert.Equal(ScalarType.Float32, x.dtype);
             Assert.True(x.isfinite().all().item<bool>(), $"{precision} samples are not finite");

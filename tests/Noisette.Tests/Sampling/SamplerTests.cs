@@ -9,16 +9,6 @@ namespace Noisette.Tests;
 [Collection(RunsAlone.Name)]
 public class SamplerTests
 {
-    private static UNet TinyModel()
-    {
-        random.manual_seed(3);
-        var model = new UNet(ModelPresets.Get("tiny").Model);
-        // The zero-initialised output layers would make every prediction 0; give them weights.
-        using (no_grad())
-            foreach (var p in model.parameters()) p.add_(randn_like(p) * 0.02);
-        return model;
-    }
-
     [Theory]
     [InlineData("ddpm", 20, 0.0)]
     [InlineData("ddim", 10, 0.0)]
@@ -27,19 +17,19 @@ public class SamplerTests
     [InlineData("euler-a", 10, 0.0)]
     public void SamplingIsDeterministicForASeedAndIndependentOfTheBatch(string name, int steps, double eta)
     {
-        using var model = TinyModel();
+        using var model = TestData.RandomTinyModel();
         var denoiser = new Denoiser(model, new GaussianDiffusion(new DiffusionConfig()));
         var sampler = Samplers.Get(name);
         var options = new SamplerOptions { Steps = steps, Eta = eta };
-        var a = Pipelines.Generation.Sample(denoiser, sampler, options, [5, 6, 7], batchSize: 3);
-        var b = Pipelines.Generation.Sample(denoiser, sampler, options, [5, 6, 7], batchSize: 3);
-        var c = Pipelines.Generation.Sample(denoiser, sampler, options, [6], batchSize: 1);
+        var a = Bundles.ImageBatches.Sample(denoiser, sampler, options, [5, 6, 7], batchSize: 3);
+        var b = Bundles.ImageBatches.Sample(denoiser, sampler, options, [5, 6, 7], batchSize: 3);
+        var c = Bundles.ImageBatches.Sample(denoiser, sampler, options, [6], batchSize: 1);
         for (int i = 0; i < 3; i++) Assert.Equal(a[i], b[i]);
         ImageAssert.Alike(a[1], c[0]);            // image for seed 6, alone or in a batch: the same but for the last bits
         Assert.NotEqual(a[0], a[1]);              // different seeds differ
         // Byte for byte: the same slot of a batch of the same size, whatever the other images (how regeneration works).
-        Assert.Equal(a[1], Pipelines.Generation.Sample(denoiser, sampler, options, [6, 6, 6], batchSize: 3)[1]);
-        Assert.Equal(a[2], Pipelines.Generation.Sample(denoiser, sampler, options, [9, 1, 7], batchSize: 3)[2]);
+        Assert.Equal(a[1], Bundles.ImageBatches.Sample(denoiser, sampler, options, [6, 6, 6], batchSize: 3)[1]);
+        Assert.Equal(a[2], Bundles.ImageBatches.Sample(denoiser, sampler, options, [9, 1, 7], batchSize: 3)[2]);
     }
 
     /// <summary>
@@ -49,7 +39,7 @@ public class SamplerTests
     [Fact]
     public void AnImagesOutputDependsOnItsSlotNotOnItsBatchmates()
     {
-        using var model = TinyModel();
+        using var model = TestData.RandomTinyModel();
         model.eval();
         using var _ = inference_mode();
         var x = randn(7, 1, 32, 32);
@@ -171,12 +161,12 @@ public class SamplerTests
         var sampler = Samplers.Get(name);
         var options = new SamplerOptions { Steps = steps };
         int[] labels = [0, 1];
-        var guided = Pipelines.Generation.Sample(new Denoiser(model, diffusion) { GuidanceScale = 3 }, sampler, options, [5, 6], labels: labels);
-        var again = Pipelines.Generation.Sample(new Denoiser(model, diffusion) { GuidanceScale = 3 }, sampler, options, [6], labels: [1]);
-        var plain = Pipelines.Generation.Sample(new Denoiser(model, diffusion) { GuidanceScale = 1 }, sampler, options, [5, 6], labels: labels);
-        var uncond = Pipelines.Generation.Sample(new Denoiser(model, diffusion), sampler, options, [5, 6]);
+        var guided = Bundles.ImageBatches.Sample(new Denoiser(model, diffusion) { GuidanceScale = 3 }, sampler, options, [5, 6], labels: labels);
+        var again = Bundles.ImageBatches.Sample(new Denoiser(model, diffusion) { GuidanceScale = 3 }, sampler, options, [6], labels: [1]);
+        var plain = Bundles.ImageBatches.Sample(new Denoiser(model, diffusion) { GuidanceScale = 1 }, sampler, options, [5, 6], labels: labels);
+        var uncond = Bundles.ImageBatches.Sample(new Denoiser(model, diffusion), sampler, options, [5, 6]);
         ImageAssert.Alike(guided[1], again[0]);                                // the same for a seed, whatever the batch (but for the last bits)
-        Assert.Equal(guided[1], Pipelines.Generation.Sample(new Denoiser(model, diffusion) { GuidanceScale = 3 }, sampler, options, [6, 6], labels: [1, 1])[1]);
+        Assert.Equal(guided[1], Bundles.ImageBatches.Sample(new Denoiser(model, diffusion) { GuidanceScale = 3 }, sampler, options, [6, 6], labels: [1, 1])[1]);
         for (int i = 0; i < 2; i++)
         {
             Assert.NotEqual(plain[i], guided[i]);

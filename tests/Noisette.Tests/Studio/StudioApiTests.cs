@@ -508,7 +508,7 @@ public class StudioApiTests
         Assert.Contains(gallery.GetProperty("batches").EnumerateArray(), b => b.GetProperty("title").GetString()!.StartsWith("edited ", StringComparison.Ordinal));
     }
 
-    private static bool SafePathInside(string root, string path) => SafePath.IsInside(Path.GetFullPath(root), Path.GetFullPath(path));
+    private static bool SafePathInside(string root, string path) => Noisette.IO.PathContainment.IsSameOrInside(path, root);
 
     [Fact]
     public async Task EditUploadOverTheLimitIsRefused()

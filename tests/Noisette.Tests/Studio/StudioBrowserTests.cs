@@ -1,5 +1,4 @@
 using Noisette.Runs;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Playwright;
 using Noisette.Studio;
 
@@ -12,7 +11,6 @@ namespace Noisette.Tests.Studio;
 [Collection(RunsAlone.Name)]
 public class StudioBrowserTests
 {
-    private const string Chromium = "/usr/bin/chromium";
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
     /// <summary>Screenshots go to the test's temporary folder; with NOISETTE_SCREENSHOTS=1 they refresh docs/studio/.</summary>
     private static string ShotsIn(TestData.TempDir dir) => Environment.GetEnvironmentVariable("NOISETTE_SCREENSHOTS") == "1"
@@ -22,23 +20,8 @@ public class StudioBrowserTests
     [Fact]
     public async Task WholeLoopOnTheDemoLetters()
     {
-        if (!File.Exists(Chromium)) Assert.Skip($"{Chromium} is not installed (apt-get install -y chromium); the browser tests need it");
-        using var dir = new TestData.TempDir();
-        var options = new StudioOptions { Workspace = dir["workspace"], Port = 0, OpenBrowser = false };
-        await using var app = StudioHost.Build(options);
-        await app.StartAsync(Ct);
-        var url = StudioHost.Address(app);
-
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
-        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
-        page.SetDefaultTimeout(90_000);
-        Assertions.SetDefaultExpectTimeout(90_000);
+        await using var studio = await StudioInBrowser.StartAsync(timeoutMs: 90_000);
+        var (dir, options, url, page) = (studio.Dir, studio.Options, studio.Url, studio.Page);
         var shots = ShotsIn(dir);
         Directory.CreateDirectory(shots);
         async Task Shot(string name)
@@ -195,6 +178,6 @@ public class StudioBrowserTests
         await page.GetByRole(AriaRole.Button, new() { Name = "Fill in" }).ClickAsync();
         await Assertions.Expect(page.Locator("#e-gallery figure[data-kind=inpaint]")).ToHaveCountAsync(2);
         await Shot("edit");
-        await app.StopAsync(Ct);
+        await studio.App.StopAsync(Ct);
     }
 }

@@ -2,6 +2,7 @@ using Noisette.Runs;
 using Noisette.Data;
 using Noisette.IO;
 using Noisette.Training;
+using static TorchSharp.torch;
 
 namespace Noisette.Tests;
 
@@ -46,6 +47,16 @@ internal static class TestData
         Seed = 11,
         Model = Models.ModelPresets.Get("tiny").Model with { Dropout = 0.1 },
     };
+
+    /// <summary>The tiny preset's U-Net with small random weights everywhere (seed 3): the zero-initialised output layers would make every prediction 0.</summary>
+    public static Models.UNet RandomTinyModel()
+    {
+        random.manual_seed(3);
+        var model = new Models.UNet(Models.ModelPresets.Get("tiny").Model);
+        using (no_grad())
+            foreach (var p in model.parameters()) p.add_(randn_like(p) * 0.02);
+        return model;
+    }
 
     public static RunInfo Info(string fingerprint = "test") => new() { DataPath = "/nonexistent", DatasetFingerprint = fingerprint };
 }
