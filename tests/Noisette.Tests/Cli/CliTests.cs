@@ -11,9 +11,9 @@ public class CliTests
     private static string DemoImages => Path.Combine(Fixtures.Path(), "..", "..", "data", "demo", "letters-A");
 
     /// <summary>A data folder with the first <paramref name="count"/> demo glyphs.</summary>
-    internal static TestData.TempDir GlyphFolder(int count)
+    internal static TempFolder GlyphFolder(int count)
     {
-        var dir = new TestData.TempDir();
+        var dir = new TempFolder();
         foreach (var f in Directory.GetFiles(DemoImages, "*.png").Order(StringComparer.Ordinal).Take(count))
             File.Copy(f, Path.Combine(dir.Path, Path.GetFileName(f)));
         return dir;
@@ -43,7 +43,7 @@ public class CliTests
         using var data = GlyphFolder(12);
         File.WriteAllText(Path.Combine(data.Path, "notes.png"), "not an image");   // skipped, listed, not fatal
         var before = TreeHash(data.Path);
-        using var outDir = new TestData.TempDir();
+        using var outDir = new TempFolder();
         var run = outDir["run"];
 
         Assert.Equal(0, Run(["train", "--data", data.Path, "--out", run, "--steps", "4", "--checkpoint-every", "2", .. Quick]));
@@ -74,8 +74,8 @@ public class CliTests
     [Fact]
     public void BadInputExitsWithTwo()
     {
-        using var empty = new TestData.TempDir();
-        using var outDir = new TestData.TempDir();
+        using var empty = new TempFolder();
+        using var outDir = new TempFolder();
         Assert.Equal(2, Run(["train", "--data", Path.Combine(empty.Path, "missing"), "--out", outDir["a"], .. Quick]));
         Assert.Equal(2, Run(["train", "--data", empty.Path, "--out", outDir["b"], .. Quick]));
 
@@ -103,7 +103,7 @@ public class CliTests
     public void TrainSuggestsBf16OnlyWhereTheCpuHasItAndNoPrecisionWasChosen()
     {
         using var data = GlyphFolder(4);
-        using var outDir = new TestData.TempDir();
+        using var outDir = new TempFolder();
         const string Hint = "--precision auto trains in bf16";
         var byDefault = CliCapture.Run(["train", "--data", data.Path, "--out", outDir["a"], "--steps", "1", "--checkpoint-every", "1", .. Quick]);
         Assert.Equal(0, byDefault.Code);
@@ -120,7 +120,7 @@ public class CliTests
     public void AnOutputFolderHoldingARunIsRefusedWithoutForce()
     {
         using var data = GlyphFolder(6);
-        using var outDir = new TestData.TempDir();
+        using var outDir = new TempFolder();
         var run = outDir["run"];
         Assert.Equal(0, Run(["train", "--data", data.Path, "--out", run, "--steps", "2", "--checkpoint-every", "2", .. Quick]));
         Assert.Equal(2, Run(["train", "--data", data.Path, "--out", run, "--steps", "2", .. Quick]));
@@ -134,7 +134,7 @@ public class CliTests
     [Fact]
     public void ForceNeverMovesTheDataFolderOrTheInitFromCheckpoint()
     {
-        using var outDir = new TestData.TempDir();
+        using var outDir = new TempFolder();
         var run = outDir["run"];
         // The data folder inside the output folder: refused, with or without --force, and nothing moves.
         var imgs = Path.Combine(run, "imgs");
@@ -194,7 +194,7 @@ public class CliTests
     public void ResumeFallsBackPastADamagedCheckpoint()
     {
         using var data = GlyphFolder(6);
-        using var outDir = new TestData.TempDir();
+        using var outDir = new TempFolder();
         var run = outDir["run"];
         Assert.Equal(0, Run(["train", "--data", data.Path, "--out", run, "--steps", "4", "--checkpoint-every", "2", .. Quick]));
         File.WriteAllText(Path.Combine(new RunFolder(run).CheckpointDir(4), Checkpoint.StateFile), "{ broken");
@@ -205,7 +205,7 @@ public class CliTests
     [Fact]
     public void InitWritesAConfigThatTrainAccepts()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var file = dir["my.json"];
         Assert.Equal(0, Run("init", "--preset", "tiny", "--out", file));
         Assert.Contains("// ", File.ReadAllText(file));

@@ -17,7 +17,7 @@ public class DataCliTests
         return sw.ToString();
     }
 
-    private static string GlyphFolder(TestData.TempDir dir, string name, int count)
+    private static string GlyphFolder(TempFolder dir, string name, int count)
     {
         var data = Directory.CreateDirectory(dir[name]).FullName;
         foreach (var f in Directory.GetFiles(Fixtures.Path("letters", "A"), "*.png").Order(StringComparer.Ordinal).Take(count))
@@ -28,7 +28,7 @@ public class DataCliTests
     [Fact]
     public void TrainRefusesAFatalFolderWithTheReasonUnlessForced()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var data = Directory.CreateDirectory(dir["blank"]).FullName;
         for (int i = 0; i < 6; i++)
             File.WriteAllBytes(Path.Combine(data, $"white{i}.png"), Data.TestImages.GrayPng(32, 32, (x, y) => 255));
@@ -48,7 +48,7 @@ public class DataCliTests
     [Fact]
     public void CheckMeasuresAtTheSizeTrainWouldUse()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var data = Directory.CreateDirectory(dir["data"]).FullName;
         // 48-pixel images: large enough for train's default 32, small for a 64-pixel preset.
         foreach (var f in Directory.GetFiles(Fixtures.Path("letters", "A"), "*.png").Order(StringComparer.Ordinal).Take(10))
@@ -72,7 +72,7 @@ public class DataCliTests
     [Fact]
     public void CheckJsonIncludesTheMeasuredTrainingEstimate()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var data = GlyphFolder(dir, "data", 8);
         using var doc = JsonDocument.Parse(Capture(() => Run("check", "--data", data, "--json", "--preset", "tiny", "--steps", "500"), out var code));
         Assert.Equal(0, code);
@@ -91,7 +91,7 @@ public class DataCliTests
     [Fact]
     public void HtmlReportEmbedsThumbnailsOfFlaggedImagesUnderTheirProblem()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var data = GlyphFolder(dir, "data", 12);
         var first = Directory.GetFiles(data).Order(StringComparer.Ordinal).First();
         File.Copy(first, Path.Combine(data, "copy.png"));
@@ -123,7 +123,7 @@ public class DataCliTests
     [Fact]
     public void CheckReportsAsJsonAndHtmlAndExitsTwoOnAFatalFolder()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var data = Directory.CreateDirectory(dir["data"]).FullName;
         foreach (var f in Directory.GetFiles(Fixtures.Path("letters", "A"), "*.png").Order(StringComparer.Ordinal).Take(12))
             File.Copy(f, Path.Combine(data, Path.GetFileName(f)));
@@ -148,7 +148,7 @@ public class DataCliTests
     [Fact]
     public void PrepareWritesANewFolderAndGlyphsRendersAFont()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var glyphs = dir["glyphs"];
         Capture(() => Run("glyphs", "--fonts", Fixtures.Path("fonts"), "--chars", "AH", "--size", "64", "--out", glyphs), out var code);
         Assert.Equal(0, code);

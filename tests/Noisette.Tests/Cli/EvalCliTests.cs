@@ -18,10 +18,10 @@ public class EvalCliTests
     [Fact]
     public void EvalAndCopyCheckRunOnATinyRun()
     {
-        using var data = new TestData.TempDir();
+        using var data = new TempFolder();
         foreach (var f in Directory.GetFiles(DemoImages, "*.png").Order(StringComparer.Ordinal).Take(24))
             File.Copy(f, Path.Combine(data.Path, Path.GetFileName(f)));
-        using var outDir = new TestData.TempDir();
+        using var outDir = new TempFolder();
         var run = outDir["run"];
         Assert.Equal(0, Run("train", "--data", data.Path, "--out", run, "--steps", "2", "--checkpoint-every", "2",
                             "--preset", "tiny", "--batch", "4", "--threads", "1").Code);

@@ -65,7 +65,7 @@ public static class DatasetFixtures
     public static List<string> CopyCleanGlyphs(TempFolder dir, int count = 20, string sub = "")
     {
         var names = Directory.GetFiles(CleanLetters, "*.png").Order(StringComparer.Ordinal).Take(count).ToList();
-        foreach (var f in names) File.Copy(f, dir.File(Path.Combine(sub, Path.GetFileName(f))));
+        foreach (var f in names) File.Copy(f, dir[Path.Combine(sub, Path.GetFileName(f))]);
         return names.Select(Path.GetFileName).ToList()!;
     }
 

@@ -25,7 +25,7 @@ public class DatasetPreparerTests
         }
         Assert.True(Spread(Directory.GetFiles(data.Path)) > 10);
         var before = TestImages.TreeHash(data.Path);
-        var outDir = outParent.File("prepared");
+        var outDir = outParent["prepared"];
         var result = DatasetPreparer.Prepare(data.Path, outDir, new PrepareOptions { Align = FramingAlignment.Baseline });
         Assert.Equal(before, TestImages.TreeHash(data.Path));
         Assert.Equal(12, result.Written);
@@ -45,7 +45,7 @@ public class DatasetPreparerTests
         using var data = new TempFolder();
         using var outParent = new TempFolder();
         DatasetFixtures.CopyCleanGlyphs(data, 4);
-        var result = DatasetPreparer.Prepare(data.Path, outParent.File("o"),
+        var result = DatasetPreparer.Prepare(data.Path, outParent["o"],
             new PrepareOptions { Align = FramingAlignment.Center, TargetHeightPercent = 50, Config = new DataConfig { ImageSize = 32 } });
         foreach (var f in Directory.GetFiles(result.OutputFolder))
         {
@@ -65,19 +65,19 @@ public class DatasetPreparerTests
         using var data = new TempFolder();
         using var outParent = new TempFolder();
         DatasetFixtures.CopyCleanGlyphs(data, 2);
-        var outDir = outParent.File("prepared");
+        var outDir = outParent["prepared"];
         var crashed = Noisette.IO.AtomicFile.LeftoverPath(outDir, Noisette.IO.AtomicFile.TempSuffix);
         Directory.CreateDirectory(crashed);
         File.WriteAllBytes(Path.Combine(crashed, "half.png"), [1, 2, 3]);
-        var otherLeftover = Noisette.IO.AtomicFile.LeftoverPath(outParent.File("elsewhere"), Noisette.IO.AtomicFile.TempSuffix);
+        var otherLeftover = Noisette.IO.AtomicFile.LeftoverPath(outParent["elsewhere"], Noisette.IO.AtomicFile.TempSuffix);
         Directory.CreateDirectory(otherLeftover);
-        Directory.CreateDirectory(outParent.File(".prepared.notes"));
+        Directory.CreateDirectory(outParent[".prepared.notes"]);
 
         var result = DatasetPreparer.Prepare(data.Path, outDir);
         Assert.Equal(2, result.Written);
         Assert.False(Directory.Exists(crashed));
         Assert.True(Directory.Exists(otherLeftover));
-        Assert.True(Directory.Exists(outParent.File(".prepared.notes")));
+        Assert.True(Directory.Exists(outParent[".prepared.notes"]));
         Assert.Equal(new[] { ".prepared.notes", Path.GetFileName(otherLeftover), "prepared" }.Order(StringComparer.Ordinal),
                      Directory.GetDirectories(outParent.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
     }
@@ -88,7 +88,7 @@ public class DatasetPreparerTests
         using var data = new TempFolder();
         DatasetFixtures.CopyCleanGlyphs(data, 2);
         var before = TestImages.TreeHash(data.Path);
-        var e = Assert.Throws<NoisetteInputException>(() => DatasetPreparer.Prepare(data.Path, data.File("out")));
+        var e = Assert.Throws<NoisetteInputException>(() => DatasetPreparer.Prepare(data.Path, data["out"]));
         Assert.Contains("inside", e.Message);
         Assert.Throws<NoisetteInputException>(() => DatasetPreparer.Prepare(data.Path, data.Path));
         using var other = new TempFolder();

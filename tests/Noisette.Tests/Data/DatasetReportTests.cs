@@ -72,15 +72,15 @@ public class DatasetReportTests
     {
         using var dir = new TempFolder();
         var names = DatasetFixtures.CopyCleanGlyphs(dir);
-        File.Copy(dir.File(names[3]), dir.File("copy.png"));
+        File.Copy(dir[names[3]], dir["copy.png"]);
         dir.Write("bigger.png", DatasetFixtures.EnlargedGlyph(names[5], 2));
         dir.Write("resaved.jpg", DatasetFixtures.JpegGlyph(names[8], 85));
         dir.Write("brighter.png", DatasetFixtures.BrighterGlyph(names[10], 2));
         dir.Write("darker.png", DatasetFixtures.BrighterGlyph(names[11], -1));
         dir.Write("moved.png", DatasetFixtures.ShiftedGlyph(names[12], 1, -1));
         // Two typefaces whose capital A look alike (both Courier designs) but are different drawings.
-        File.Copy(Path.Combine(DatasetFixtures.FullLetters, "freemono.png"), dir.File("freemono.png"));
-        File.Copy(Path.Combine(DatasetFixtures.FullLetters, "induni-c-regular.png"), dir.File("induni-c-regular.png"));
+        File.Copy(Path.Combine(DatasetFixtures.FullLetters, "freemono.png"), dir["freemono.png"]);
+        File.Copy(Path.Combine(DatasetFixtures.FullLetters, "induni-c-regular.png"), dir["induni-c-regular.png"]);
         var report = Check(dir);
         var exact = Assert.Single(report.ExactDuplicates);
         Assert.Equal(new[] { "copy.png", names[3] }.Order(StringComparer.Ordinal), exact.Files.Order(StringComparer.Ordinal));
@@ -133,7 +133,7 @@ public class DatasetReportTests
         Assert.All(report.Outliers, o => Assert.Equal("photo.png", o.RelativePath));
         AssertOnly(report, "outliers", "photo.png");
 
-        File.Delete(dir.File("photo.png"));
+        File.Delete(dir["photo.png"]);
         dir.Write("white.png", TestImages.GrayPng(64, 64, (x, y) => 255));
         report = Check(dir);
         Assert.Equal(["white.png"], report.BlankImages);
@@ -145,7 +145,7 @@ public class DatasetReportTests
     {
         using var dir = new TempFolder();
         var names = DatasetFixtures.CopyCleanGlyphs(dir);
-        File.Delete(dir.File(names[7]));
+        File.Delete(dir[names[7]]);
         dir.Write(names[7], DatasetFixtures.ShiftedGlyph(names[7], -11));
         var report = Check(dir);
         var d = Assert.Single(report.Framing.Deviations);
@@ -161,7 +161,7 @@ public class DatasetReportTests
         using var dir = new TempFolder();
         var uniform = DatasetFixtures.UniformGlyphs();
         Assert.True(uniform.Count > 100);
-        foreach (var f in uniform) File.Copy(Path.Combine(DatasetFixtures.CleanLetters, f), dir.File(f));
+        foreach (var f in uniform) File.Copy(Path.Combine(DatasetFixtures.CleanLetters, f), dir[f]);
         var report = Check(dir);
         Assert.Empty(report.Framing.Deviations);
 
@@ -214,7 +214,7 @@ public class DatasetReportTests
         header.CopyTo(bytes, 0);
         dir.Write("bomb.png", bytes);
         long before = GC.GetAllocatedBytesForCurrentThread();
-        Assert.False(ImageDecoder.TryReadBytes(dir.File("bomb.png"), out _, out var reason));
+        Assert.False(ImageDecoder.TryReadBytes(dir["bomb.png"], out _, out var reason));
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Contains("megapixels", reason);
         Assert.True(allocated < 4 << 20, $"{allocated} bytes allocated");
@@ -260,7 +260,7 @@ public class DatasetReportTests
     {
         using var dir = new TempFolder("é ");
         var names = DatasetFixtures.CopyCleanGlyphs(dir, 5);
-        File.Move(dir.File(names[0]), dir.File("lettre é 字.png"));
+        File.Move(dir[names[0]], dir["lettre é 字.png"]);
         dir.Write("sous dossier/ü.png", []);
         var before = TestImages.TreeHash(dir.Path);
         var report = Check(dir);
@@ -281,6 +281,6 @@ public class DatasetReportTests
         Assert.Equal("no-images", Assert.Single(report.Fatal).Kind);
         dir.Write("a.png", []);
         Assert.True(Check(dir).HasFatal);
-        Assert.Throws<NoisetteInputException>(() => DatasetReport.Run(dir.File("missing")));
+        Assert.Throws<NoisetteInputException>(() => DatasetReport.Run(dir["missing"]));
     }
 }

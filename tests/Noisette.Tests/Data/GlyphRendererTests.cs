@@ -16,7 +16,7 @@ public class GlyphRendererTests
     public void ReproducesTheLetters64Framing()
     {
         using var outParent = new TempFolder();
-        var result = GlyphRenderer.RenderFolder(FontsDir, "AH字", outParent.File("glyphs"));
+        var result = GlyphRenderer.RenderFolder(FontsDir, "AH字", outParent["glyphs"]);
         Assert.Equal(["dejavuserif-italic", "ebgaramond08-italic", "genbasb"], result.Fonts.Select(f => f.FontId).Order(StringComparer.Ordinal));
         var font = result.Fonts.Single(f => f.FontId == "dejavuserif-italic");
         Assert.Equal(["字"], font.MissingCharacters);
@@ -63,7 +63,7 @@ public class GlyphRendererTests
         // DejaVu Serif Italic keeps 40 px. Rendering only 'A' must frame them as letters64 does (A–Z must fit).
         using var outParent = new TempFolder();
         var capPx = ManifestCapHeights();
-        var onlyA = GlyphRenderer.RenderFolder(FontsDir, "A", outParent.File("a"));
+        var onlyA = GlyphRenderer.RenderFolder(FontsDir, "A", outParent["a"]);
         Assert.Equal(3, onlyA.Fonts.Count);
         foreach (var f in onlyA.Fonts)
         {
@@ -75,12 +75,12 @@ public class GlyphRendererTests
         Assert.Equal("", onlyA.Fonts.Single(f => f.FontId == "dejavuserif-italic").ShrunkBy);
 
         // The letters that forced the shrink come out framed the same too.
-        var tails = GlyphRenderer.RenderFolder(FontsDir, "QJ", outParent.File("qj"));
+        var tails = GlyphRenderer.RenderFolder(FontsDir, "QJ", outParent["qj"]);
         foreach (var (letter, id) in new[] { ("Q", "ebgaramond08-italic"), ("J", "genbasb"), ("Q", "dejavuserif-italic"), ("J", "dejavuserif-italic") })
             AssertSameFraming(Path.Combine(tails.OutputFolder, letter, id + ".png"), Path.Combine(TestImages.FixturesDir, "letters", "glyphs", letter, id + ".png"));
 
         // Fitting only the rendered characters leaves an 'A' font at full size (the documented option).
-        var own = GlyphRenderer.RenderFolder(FontsDir, "A", outParent.File("own"), new GlyphOptions { FitCharacters = "" });
+        var own = GlyphRenderer.RenderFolder(FontsDir, "A", outParent["own"], new GlyphOptions { FitCharacters = "" });
         Assert.All(own.Fonts, f => Assert.Equal(40, f.CapPixels, 3));
         Assert.InRange(Box(Path.Combine(own.OutputFolder, "A", "ebgaramond08-italic.png")).Height
                        - Box(Path.Combine(Letters64A, "ebgaramond08-italic.png")).Height, 8, 20);

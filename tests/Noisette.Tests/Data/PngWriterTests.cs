@@ -17,7 +17,7 @@ public class PngWriterTests
         if (channels == 4) px.AsSpan(3 * w * h).Fill(255); // opaque, so unpremultiplied values survive exactly
         var image = new PlanarImage(channels, w, h, px);
         using var dir = new TempFolder();
-        var path = dir.File("out.png");
+        var path = dir["out.png"];
         PngWriter.Write(path, image);
         var decoded = ImageDecoder.Decode(path);
         Assert.Equal(w, decoded.Width);
@@ -47,11 +47,11 @@ public class PngWriterTests
         Assert.Equal(a, b);
         Assert.Equal(text, PngText.Parse(a));
         using var dir = new TempFolder();
-        var path = dir.File("sub/t.png");
+        var path = dir["sub/t.png"];
         PngWriter.Write(path, image, text);
         Assert.Equal(text, PngText.Read(path));
         Assert.Equal(image.Pixels, ImagePreprocessor.LoadImage(path, new DataConfig { ImageSize = 4 }, ChannelMode.Gray));
-        Assert.Empty(Directory.GetFiles(dir.File("sub"), "*.partial"));
+        Assert.Empty(Directory.GetFiles(dir["sub"], "*.partial"));
         Assert.Throws<ArgumentException>(() => PngWriter.Encode(image, [new("", "x")]));
     }
 

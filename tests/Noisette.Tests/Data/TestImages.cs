@@ -6,33 +6,6 @@ using SkiaSharp;
 
 namespace Noisette.Tests.Data;
 
-/// <summary>A temporary folder that deletes itself.</summary>
-public sealed class TempFolder : IDisposable
-{
-    public TempFolder(string? name = null)
-    {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "noisette-test-" + (name ?? "") + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Path);
-    }
-
-    public string Path { get; }
-
-    public string File(string relative) => System.IO.Path.Combine(Path, relative);
-
-    public string Write(string relative, byte[] bytes)
-    {
-        var full = File(relative);
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
-        System.IO.File.WriteAllBytes(full, bytes);
-        return full;
-    }
-
-    public void Dispose()
-    {
-        try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-}
-
 /// <summary>Builds small test images in memory and encodes them.</summary>
 public static class TestImages
 {

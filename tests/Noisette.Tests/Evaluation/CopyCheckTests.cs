@@ -71,7 +71,7 @@ public class CopyCheckTests
     {
         var glyphs = Glyphs(16);
         var training = Subset(glyphs, [0, 1, 2, 3]);
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var run = new Noisette.Runs.RunFolder(dir["run"]);
         var config = TestData.TinyConfig(300, 300) with
         {
@@ -111,7 +111,7 @@ public class CopyCheckTests
         Assert.True(whole.Matches[0].IsNearCopy);
         Assert.Equal(whole.Matches.Select(m => m.Ratio).Order(), whole.Matches.Select(m => m.Ratio));
 
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var path = dir["gallery.html"];
         CopyGallery.Write(path, whole, samples, training, i => $"glyph<{i}>.png");
         var html = File.ReadAllText(path);

@@ -69,7 +69,7 @@ public class FidTests
     [Fact]
     public void MissingOrBrokenNetworkFileIsBadInput()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         Assert.Throws<NoisetteInputException>(() => FeatureNetwork.Load(dir["missing.pt"]));
         File.WriteAllText(dir["junk.pt"], "not a torchscript file");
         Assert.Throws<NoisetteInputException>(() => FeatureNetwork.Load(dir["junk.pt"]));

@@ -18,7 +18,7 @@ public class AtomicFileTests
     [Fact]
     public void ReplacingAFolderLeavesOnlyTheNewOne()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var final = MakeFolder(dir["step-00000004"], "old");
         var temp = MakeFolder(AtomicFile.LeftoverPath(final, AtomicFile.TempSuffix), "new");
         AtomicFile.PublishDirectory(temp, final);
@@ -29,7 +29,7 @@ public class AtomicFileTests
     [Fact]
     public void AFailedReplacementKeepsTheOldFolder()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var final = MakeFolder(dir["step-00000004"], "old");
         // The new folder is gone (say, removed under us): the rename in fails after the old one was set aside.
         var missing = AtomicFile.LeftoverPath(final, AtomicFile.TempSuffix);
@@ -53,7 +53,7 @@ public class AtomicFileTests
     [Fact]
     public void RecoveryRestoresAnOrphanedCopyAndDeletesTheRest()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         // step 2: the crash came between the two renames: only the set-aside copy and the new temp folder exist.
         MakeFolder(AtomicFile.LeftoverPath(dir["step-00000002"], AtomicFile.AsideSuffix), "old 2");
         MakeFolder(AtomicFile.LeftoverPath(dir["step-00000002"], AtomicFile.TempSuffix), "new 2");

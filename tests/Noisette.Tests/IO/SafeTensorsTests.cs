@@ -9,14 +9,13 @@ namespace Noisette.Tests.IO;
 
 public sealed class SafeTensorsTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("noisette-st-").FullName;
+    private readonly TempFolder _temp = new("st");
 
     public void Dispose()
     {
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+        _temp.Dispose();
     }
 
-    private string TempPath(string name) => Path.Combine(_dir, name);
 
     private static readonly (ScalarType Type, string Code)[] AllTypes =
     {
@@ -60,7 +59,7 @@ public sealed class SafeTensorsTests : IDisposable
         Assert.False(items[1].Tensor.is_contiguous());
         Assert.False(items[2].Tensor.is_contiguous());
 
-        var path = TempPath("all.safetensors");
+        var path = _temp["all.safetensors"];
         SafeTensors.Save(path, items);
 
         using var loaded = SafeTensors.Load(path);
@@ -85,7 +84,7 @@ public sealed class SafeTensorsTests : IDisposable
         var a = RandomBits(ScalarType.Float32, [3, 4], 11);
         var b = RandomBits(ScalarType.Float16, [2, 5], 12);
         var c = RandomBits(ScalarType.Float32, [6], 13);
-        var path = TempPath("into.safetensors");
+        var path = _temp["into.safetensors"];
         SafeTensors.Save(path, [("a", a), ("b", b), ("c", c)]);
         var header = SafeTensors.ReadHeader(path);
 
@@ -116,7 +115,7 @@ public sealed class SafeTensorsTests : IDisposable
         var b = tensor(new long[] { 7, -1 });
         var c = ones(new long[] { 1 }, ScalarType.Float16);
         var meta = new Dictionary<string, string> { ["format"] = "pt", ["note"] = "héllo \"quoted\"" };
-        var path = TempPath("layout.safetensors");
+        var path = _temp["layout.safetensors"];
         // Deliberately not alphabetical: the given order must be kept.
         SafeTensors.Save(path, [("zeta", a), ("alpha", b.t()), ("mid", c)], meta);
 
@@ -166,18 +165,18 @@ public sealed class SafeTensorsTests : IDisposable
     public void SaveRefusesDuplicateAndReservedNamesAndLeavesNoFile()
     {
         using var scope = NewDisposeScope();
-        var path = TempPath("dup.safetensors");
+        var path = _temp["dup.safetensors"];
         Assert.Throws<ArgumentException>(() => SafeTensors.Save(path, [("a", zeros(1)), ("a", zeros(2))]));
         Assert.Throws<ArgumentException>(() => SafeTensors.Save(path, [("__metadata__", zeros(1))]));
         Assert.Throws<NoisetteInputException>(() => SafeTensors.Save(path, [("c", zeros(new long[] { 1 }, ScalarType.ComplexFloat32))]));
         Assert.False(File.Exists(path));
-        Assert.Empty(Directory.GetFiles(_dir));
+        Assert.Empty(Directory.GetFiles(_temp.Path));
     }
 
     private string WriteSample()
     {
         using var scope = NewDisposeScope();
-        var path = TempPath("sample.safetensors");
+        var path = _temp["sample.safetensors"];
         SafeTensors.Save(path, [("w", randn(4, 4)), ("b", randn(4))], new Dictionary<string, string> { ["k"] = "v" });
         return path;
     }
@@ -193,7 +192,7 @@ public sealed class SafeTensorsTests : IDisposable
     public void TruncatedFilesAreRefused()
     {
         var good = File.ReadAllBytes(WriteSample());
-        var path = TempPath("cut.safetensors");
+        var path = _temp["cut.safetensors"];
 
         File.WriteAllBytes(path, good[..^4]);
         Assert.Contains("truncated", Refused(path).Message);
@@ -215,7 +214,7 @@ public sealed class SafeTensorsTests : IDisposable
         var good = File.ReadAllBytes(WriteSample());
         var n = (int)BinaryPrimitives.ReadUInt64LittleEndian(good);
         var header = Encoding.UTF8.GetString(good, 8, n);
-        var path = TempPath("bad.safetensors");
+        var path = _temp["bad.safetensors"];
 
         void WriteWithHeader(string h, byte[]? lengthOverride = null)
         {
@@ -258,7 +257,7 @@ public sealed class SafeTensorsTests : IDisposable
         Assert.Contains("follow", Refused(path).Message);
 
         // Missing file.
-        Assert.Contains("no such file", Refused(TempPath("absent.safetensors")).Message);
+        Assert.Contains("no such file", Refused(_temp["absent.safetensors"]).Message);
     }
 
     [Fact]

@@ -19,14 +19,14 @@ namespace Noisette.Tests.Interop;
 /// </summary>
 public sealed class GuidedDiffusionExactnessTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("noisette-gdx-").FullName;
+    private readonly TempFolder _temp = new("gdx");
     private readonly ITestOutputHelper _output;
 
     public GuidedDiffusionExactnessTests(ITestOutputHelper output) => _output = output;
 
     public void Dispose()
     {
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+        _temp.Dispose();
     }
 
     private static string Fixture(string name) => Fixtures.Path("guided-diffusion", name);
@@ -158,7 +158,7 @@ public sealed class GuidedDiffusionExactnessTests : IDisposable
     [Fact]
     public void ImportWritesARunThatSamplesDeterministically()
     {
-        var runDir = Path.Combine(_dir, "imported");
+        var runDir = _temp["imported"];
         var result = GuidedDiffusionImport.ImportToRun(Fixture("adm_tiny.pt"), runDir, Fixture("adm_tiny.flags.json"));
         Assert.Equal(1_422_278L, result.Parameters);
         var rc = result.Run.ReadConfig();
@@ -179,9 +179,9 @@ public sealed class GuidedDiffusionExactnessTests : IDisposable
             Assert.True(err < 1e-4, $"max abs error {err}");
         }
         var request = new SampleRequest { Settings = new GenerationSettings { Count = 2, Seed = 5, Sampler = "ddim", Steps = 4 } };
-        var a = SamplePipeline.Run(loaded, request, Path.Combine(_dir, "a"));
-        var b = SamplePipeline.Run(loaded, request, Path.Combine(_dir, "b"));
-        var ddpm = SamplePipeline.Run(loaded, request with { Settings = request.Settings with { Sampler = "ddpm" } }, Path.Combine(_dir, "c"));
+        var a = SamplePipeline.Run(loaded, request, _temp["a"]);
+        var b = SamplePipeline.Run(loaded, request, _temp["b"]);
+        var ddpm = SamplePipeline.Run(loaded, request with { Settings = request.Settings with { Sampler = "ddpm" } }, _temp["c"]);
         Assert.Equal(2, a.Files.Count);
         for (int i = 0; i < 2; i++) Assert.Equal(File.ReadAllBytes(a.Files[i]), File.ReadAllBytes(b.Files[i]));
         Assert.Equal(2, ddpm.Files.Count);
@@ -190,16 +190,16 @@ public sealed class GuidedDiffusionExactnessTests : IDisposable
     [Fact]
     public void FineTuningTheImportedModelKeepsTheVarianceHeadSane()
     {
-        var source = Path.Combine(_dir, "imported");
+        var source = _temp["imported"];
         GuidedDiffusionImport.ImportToRun(Fixture("adm_tiny.pt"), source, Fixture("adm_tiny.flags.json"));
-        var data = Path.Combine(_dir, "letters");
+        var data = _temp["letters"];
         Directory.CreateDirectory(data);
         foreach (var f in Directory.GetFiles(Path.Combine(Fixtures.Path(), "..", "..", "data", "demo", "letters-A"), "*.png").Order().Take(8))
             File.Copy(f, Path.Combine(data, Path.GetFileName(f)));
-        var configPath = Path.Combine(_dir, "finetune.json");
+        var configPath = _temp["finetune.json"];
         Json.Write(configPath, new TrainingConfig { Steps = 20, Batch = 4, CheckpointEvery = 20, LogEvery = 5, SampleCount = 0, LearningRate = 1e-4, WarmupSteps = 0 });
 
-        var request = new TrainingRequest { DataPath = data, OutPath = Path.Combine(_dir, "tuned"), InitFrom = source, ConfigFile = configPath };
+        var request = new TrainingRequest { DataPath = data, OutPath = _temp["tuned"], InitFrom = source, ConfigFile = configPath };
         var prepared = TrainingPipeline.Start(request, _ => { }, _ => { });
         using var trainer = prepared.Trainer;
         Assert.True(trainer.Config.Model.LearnSigma);
@@ -222,7 +222,7 @@ public sealed class GuidedDiffusionExactnessTests : IDisposable
 
     private string LetterFolder(string name, params (string Class, int Skip)[] classes)
     {
-        var data = Path.Combine(_dir, name);
+        var data = _temp[name];
         var letters = Directory.GetFiles(Path.Combine(Fixtures.Path(), "..", "..", "data", "demo", "letters-A"), "*.png").Order().ToArray();
         if (classes.Length == 0) classes = [("", 0)];
         foreach (var (cls, skip) in classes)
@@ -241,13 +241,13 @@ public sealed class GuidedDiffusionExactnessTests : IDisposable
     [Fact]
     public void FineTuningAClassConditionalImportOnSubfolderClasses()
     {
-        var source = Path.Combine(_dir, "imported");
+        var source = _temp["imported"];
         GuidedDiffusionImport.ImportToRun(Fixture("adm_tiny_cond.pt"), source, Fixture("adm_tiny_cond.flags.json"));
         var data = LetterFolder("classes", ("A", 0), ("B", 8));
-        var configPath = Path.Combine(_dir, "finetune.json");
+        var configPath = _temp["finetune.json"];
         Json.Write(configPath, new TrainingConfig { Steps = 4, Batch = 4, CheckpointEvery = 4, LogEvery = 2, SampleCount = 0, LearningRate = 1e-3, WarmupSteps = 0 });
         var notes = new List<string>();
-        var prepared = TrainingPipeline.Start(new TrainingRequest { DataPath = data, OutPath = Path.Combine(_dir, "tuned"), InitFrom = source, ConfigFile = configPath },
+        var prepared = TrainingPipeline.Start(new TrainingRequest { DataPath = data, OutPath = _temp["tuned"], InitFrom = source, ConfigFile = configPath },
                                               notes.Add, _ => { });
         using var trainer = prepared.Trainer;
         Assert.Equal(["A", "B"], trainer.Config.ClassNames!);
@@ -285,7 +285,7 @@ public sealed class GuidedDiffusionExactnessTests : IDisposable
         // The tuned run samples its classes by name, with classifier-free guidance (it has a null class now).
         using var tuned = LoadedModel.Load(trainer.Run.Root);
         Assert.Equal(2.0, tuned.Bundle.DefaultGuidance);
-        var result = SamplePipeline.Run(tuned, new SampleRequest { Settings = new GenerationSettings { Count = 1, Sampler = "ddim", Steps = 2, Classes = ["B"] } }, Path.Combine(_dir, "tuned-samples"));
+        var result = SamplePipeline.Run(tuned, new SampleRequest { Settings = new GenerationSettings { Count = 1, Sampler = "ddim", Steps = 2, Classes = ["B"] } }, _temp["tuned-samples"]);
         Assert.Contains("class-B", Path.GetFileName(Assert.Single(result.Files)));
     }
 
@@ -296,7 +296,7 @@ public sealed class GuidedDiffusionExactnessTests : IDisposable
     [Fact]
     public void InitFromAnImportTakesItsTrainingSettings()
     {
-        var source = Path.Combine(_dir, "imported");
+        var source = _temp["imported"];
         var imported = GuidedDiffusionImport.ImportToRun(Fixture("adm_tiny.pt"), source, Fixture("adm_tiny.flags.json")).Run.ReadConfig().Training;
         var preset = TrainingConfig.FromPreset(imported.Preset);
         Assert.NotEqual(preset.LearningRate, imported.LearningRate);   // else this test could not tell them apart
@@ -309,7 +309,7 @@ public sealed class GuidedDiffusionExactnessTests : IDisposable
         var recorded = sourceRun.ReadConfig();
         sourceRun.WriteConfig(recorded with { Training = recorded.Training with { Device = "cuda", Threads = 64, Precision = Precision.Bf16 } });
 
-        var plain = TrainingPipeline.Start(new TrainingRequest { DataPath = data, OutPath = Path.Combine(_dir, "t1"), InitFrom = source }, _ => { }, _ => { });
+        var plain = TrainingPipeline.Start(new TrainingRequest { DataPath = data, OutPath = _temp["t1"], InitFrom = source }, _ => { }, _ => { });
         using (var trainer = plain.Trainer)
         {
             var c = trainer.Config;
@@ -322,7 +322,7 @@ public sealed class GuidedDiffusionExactnessTests : IDisposable
             // What the new run records is what it trains with.
             Assert.Equal(imported.LearningRate, trainer.Run.ReadConfig().Training.LearningRate);
         }
-        var overridden = TrainingPipeline.Start(new TrainingRequest { DataPath = data, OutPath = Path.Combine(_dir, "t2"), InitFrom = source, LearningRate = 3e-5, Batch = 2 },
+        var overridden = TrainingPipeline.Start(new TrainingRequest { DataPath = data, OutPath = _temp["t2"], InitFrom = source, LearningRate = 3e-5, Batch = 2 },
                                                 _ => { }, _ => { });
         using (var trainer = overridden.Trainer)
         {

@@ -10,11 +10,11 @@ namespace Noisette.Tests.Interop;
 /// <summary>Architecture inference, the analytic parameter layout, respacing, and bad input at the command line.</summary>
 public sealed class GuidedDiffusionImportTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("noisette-gd-").FullName;
+    private readonly TempFolder _temp = new("gd");
 
     public void Dispose()
     {
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+        _temp.Dispose();
     }
 
     private static string Fixture(string name) => Fixtures.Path("guided-diffusion", name);
@@ -226,7 +226,7 @@ public sealed class GuidedDiffusionImportTests : IDisposable
     [Fact]
     public void TheCommandsImportAndSampleTheFixture()
     {
-        var run = Path.Combine(_dir, "run");
+        var run = _temp["run"];
         var (code, error) = RunImport(Fixture("adm_tiny.pt"), "--out", run, "--flags", File.ReadAllText(Fixture("adm_tiny.flags.json")));
         Assert.True(code == 0, error);
         // A second import into the same folder needs --force.
@@ -236,8 +236,8 @@ public sealed class GuidedDiffusionImportTests : IDisposable
 
         string[] Sample(string dir) => RunCli("sample", run, "--n", "1", "--steps", "3", "--seed", "9", "--out", dir).Code == 0
             ? Directory.GetFiles(dir) : throw new InvalidOperationException("sample failed");
-        var a = Sample(Path.Combine(_dir, "a"));
-        var b = Sample(Path.Combine(_dir, "b"));
+        var a = Sample(_temp["a"]);
+        var b = Sample(_temp["b"]);
         Assert.Single(a);
         Assert.Equal(File.ReadAllBytes(a[0]), File.ReadAllBytes(b[0]));
     }
@@ -249,14 +249,14 @@ public sealed class GuidedDiffusionImportTests : IDisposable
     [Fact]
     public void AClassConditionalImportSamplesAClassByIndex()
     {
-        var run = Path.Combine(_dir, "cond");
+        var run = _temp["cond"];
         var (code, error) = RunImport(Fixture("adm_tiny_cond.pt"), "--out", run, "--flags", Fixture("adm_tiny_cond.flags.json"));
         Assert.True(code == 0, error);
 
         (int Code, string Error, string[] Files) Sample(string dir, params string[] extra)
         {
-            var (c, e) = RunCli(["sample", run, "--n", "1", "--steps", "3", "--seed", "9", "--sampler", "ddim", "--out", Path.Combine(_dir, dir), .. extra]);
-            return (c, e, Directory.Exists(Path.Combine(_dir, dir)) ? Directory.GetFiles(Path.Combine(_dir, dir)) : []);
+            var (c, e) = RunCli(["sample", run, "--n", "1", "--steps", "3", "--seed", "9", "--sampler", "ddim", "--out", _temp[dir], .. extra]);
+            return (c, e, Directory.Exists(_temp[dir]) ? Directory.GetFiles(_temp[dir]) : []);
         }
         var a = Sample("a", "--class", "3");
         Assert.True(a.Code == 0, a.Error);
@@ -271,9 +271,9 @@ public sealed class GuidedDiffusionImportTests : IDisposable
         Assert.Equal("3", text["noisette:class"]);
         Assert.Equal(1.0, double.Parse(text["noisette:guidance"], System.Globalization.CultureInfo.InvariantCulture));
         // The PNG regenerates itself, class and guidance included.
-        var again = RunCli("sample", "--from-png", png, "--out", Path.Combine(_dir, "again"));
+        var again = RunCli("sample", "--from-png", png, "--out", _temp["again"]);
         Assert.True(again.Code == 0, again.Error);
-        Assert.Equal(File.ReadAllBytes(png), File.ReadAllBytes(Assert.Single(Directory.GetFiles(Path.Combine(_dir, "again")))));
+        Assert.Equal(File.ReadAllBytes(png), File.ReadAllBytes(Assert.Single(Directory.GetFiles(_temp["again"]))));
 
         // Indices outside 0..999, names, no class at all, and classifier-free guidance: exit 2 with the reason.
         foreach (var bad in new[] { "1000", "cat", "all" })
@@ -291,30 +291,30 @@ public sealed class GuidedDiffusionImportTests : IDisposable
         Assert.Contains("a guidance of 2", guided.Error);
         Assert.Contains("a guidance of 1", guided.Error);
         foreach (var refused in new[] { "bad-1000", "none", "guided" })
-            Assert.False(Directory.Exists(Path.Combine(_dir, refused)) && Directory.GetFiles(Path.Combine(_dir, refused)).Length > 0, $"{refused} wrote images");
+            Assert.False(Directory.Exists(_temp[refused]) && Directory.GetFiles(_temp[refused]).Length > 0, $"{refused} wrote images");
 
         // Edit and inpaint take the index too, and refuse the same way.
-        var image = Path.Combine(_dir, "input.png");
+        var image = _temp["input.png"];
         File.Copy(a.Files[0], image);
-        var mask = Path.Combine(_dir, "mask.png");
+        var mask = _temp["mask.png"];
         Noisette.Data.PngWriter.Write(mask, new Noisette.Data.PlanarImage(1, 32, 32, Enumerable.Range(0, 32 * 32).Select(i => (byte)(i % 32 < 16 ? 255 : 0)).ToArray()));
         string[] editArgs = ["edit", run, "--image", image, "--strength", "0.3", "--steps", "4", "--sampler", "ddim"];
         string[] inpaintArgs = ["inpaint", run, "--image", image, "--mask", mask, "--steps", "3", "--jumps", "1"];
-        var edited = RunCli([.. editArgs, "--class", "3", "--out", Path.Combine(_dir, "edit")]);
+        var edited = RunCli([.. editArgs, "--class", "3", "--out", _temp["edit"]]);
         Assert.True(edited.Code == 0, edited.Error);
-        Assert.Single(Directory.GetFiles(Path.Combine(_dir, "edit")));
-        var inpainted = RunCli([.. inpaintArgs, "--class", "3", "--out", Path.Combine(_dir, "inpaint")]);
+        Assert.Single(Directory.GetFiles(_temp["edit"]));
+        var inpainted = RunCli([.. inpaintArgs, "--class", "3", "--out", _temp["inpaint"]]);
         Assert.True(inpainted.Code == 0, inpainted.Error);
-        Assert.Single(Directory.GetFiles(Path.Combine(_dir, "inpaint")));
+        Assert.Single(Directory.GetFiles(_temp["inpaint"]));
         foreach (var args in new[] { editArgs, inpaintArgs })
         {
-            var r = RunCli([.. args, "--out", Path.Combine(_dir, "refused")]);
+            var r = RunCli([.. args, "--out", _temp["refused"]]);
             Assert.Equal(2, r.Code);
             Assert.Contains("no null class", r.Error);
-            r = RunCli([.. args, "--class", "1000", "--out", Path.Combine(_dir, "refused")]);
+            r = RunCli([.. args, "--class", "1000", "--out", _temp["refused"]]);
             Assert.Equal(2, r.Code);
             Assert.Contains("0 to 999", r.Error);
-            r = RunCli([.. args, "--class", "3", "--guidance", "0", "--out", Path.Combine(_dir, "refused")]);
+            r = RunCli([.. args, "--class", "3", "--guidance", "0", "--out", _temp["refused"]]);
             Assert.Equal(2, r.Code);
             Assert.Contains("a guidance of 1", r.Error);
         }
@@ -323,24 +323,24 @@ public sealed class GuidedDiffusionImportTests : IDisposable
     [Fact]
     public void TheMaliciousFixtureIsRefusedWithExit2NamingTheGlobal()
     {
-        var (code, error) = RunImport(Fixture("malicious.pt"), "--out", Path.Combine(_dir, "run"));
+        var (code, error) = RunImport(Fixture("malicious.pt"), "--out", _temp["run"]);
         Assert.Equal(2, code);
         Assert.Contains("posix.system", error);
-        Assert.False(File.Exists(Path.Combine(_dir, "run", "config.json")));
+        Assert.False(File.Exists(Path.Combine(_temp["run"], "config.json")));
     }
 
     [Fact]
     public void AForbiddenCallNeverRunsThroughTheCommand()
     {
-        var sentinel = Path.Combine(_dir, "pwned");
+        var sentinel = _temp["pwned"];
         var p = new PickleBuilder()
             .EmptyDict().Mark()
             .Str("input_blocks.0.0.weight").Tensor("FloatStorage", "0", 1, 0, [1], [1])
             .Str("payload").Global("posix", "system").Str($"touch {sentinel}").Op(0x85).Reduce()
             .SetItems().Stop();
-        var path = Path.Combine(_dir, "evil.pt");
+        var path = _temp["evil.pt"];
         PickleBuilder.WriteCheckpoint(path, p.ToArray(), new Dictionary<string, byte[]> { ["0"] = new byte[4] });
-        var (code, error) = RunImport(path, "--out", Path.Combine(_dir, "run"));
+        var (code, error) = RunImport(path, "--out", _temp["run"]);
         Assert.Equal(2, code);
         Assert.Contains("forbidden global posix.system", error);
         Assert.False(File.Exists(sentinel));
@@ -350,15 +350,15 @@ public sealed class GuidedDiffusionImportTests : IDisposable
     public void DamagedForeignAndInconsistentInputExitsWith2()
     {
         var good = File.ReadAllBytes(Fixture("adm_tiny.pt"));
-        var cut = Path.Combine(_dir, "cut.pt");
+        var cut = _temp["cut.pt"];
         File.WriteAllBytes(cut, good[..(good.Length / 2)]);
-        var (code, error) = RunImport(cut, "--out", Path.Combine(_dir, "r1"));
+        var (code, error) = RunImport(cut, "--out", _temp["r1"]);
         Assert.Equal(2, code);
         Assert.Contains("truncated", error);
 
-        var text = Path.Combine(_dir, "notes.pt");
+        var text = _temp["notes.pt"];
         File.WriteAllText(text, "not a checkpoint at all");
-        (code, error) = RunImport(text, "--out", Path.Combine(_dir, "r2"));
+        (code, error) = RunImport(text, "--out", _temp["r2"]);
         Assert.Equal(2, code);
         Assert.Contains("not a PyTorch checkpoint", error);
 
@@ -366,19 +366,19 @@ public sealed class GuidedDiffusionImportTests : IDisposable
         var other = new PickleBuilder().BeginStateDict()
             .Str("conv_in.weight").Tensor("FloatStorage", "0", 1, 0, [1, 1, 1, 1], [1, 1, 1, 1])
             .EndStateDict();
-        var otherPath = Path.Combine(_dir, "other.pt");
+        var otherPath = _temp["other.pt"];
         PickleBuilder.WriteCheckpoint(otherPath, other.ToArray(), new Dictionary<string, byte[]> { ["0"] = new byte[4] });
-        (code, error) = RunImport(otherPath, "--out", Path.Combine(_dir, "r3"));
+        (code, error) = RunImport(otherPath, "--out", _temp["r3"]);
         Assert.Equal(2, code);
         Assert.Contains("tensor time_embed.0.weight is missing", error);
 
         // Heads that do not divide the channels, and flags that contradict the tensors.
-        (code, error) = RunImport(Fixture("adm_tiny.pt"), "--out", Path.Combine(_dir, "r4"), "--flags", "--image_size 32 --channel_mult 1,2,2 --num_head_channels 24");
+        (code, error) = RunImport(Fixture("adm_tiny.pt"), "--out", _temp["r4"], "--flags", "--image_size 32 --channel_mult 1,2,2 --num_head_channels 24");
         Assert.Equal(2, code);
         Assert.Contains("--num_head_channels", error);
-        (code, error) = RunImport(Fixture("adm_tiny.pt"), "--out", Path.Combine(_dir, "r5"), "--flags", "--image_size 32 --channel_mult 1,2,2 --num_channels 64");
+        (code, error) = RunImport(Fixture("adm_tiny.pt"), "--out", _temp["r5"], "--flags", "--image_size 32 --channel_mult 1,2,2 --num_channels 64");
         Assert.Equal(2, code);
         Assert.Contains("--num_channels 64 contradicts tensor time_embed.0.weight", error);
-        Assert.False(Directory.Exists(Path.Combine(_dir, "r5")));
+        Assert.False(Directory.Exists(_temp["r5"]));
     }
 }

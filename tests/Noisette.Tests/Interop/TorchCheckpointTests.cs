@@ -7,14 +7,13 @@ namespace Noisette.Tests.Interop;
 
 public sealed class TorchCheckpointTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("noisette-pt-").FullName;
+    private readonly TempFolder _temp = new("pt");
 
     public void Dispose()
     {
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+        _temp.Dispose();
     }
 
-    private string TempPath(string name) => Path.Combine(_dir, name);
 
     private static string Fixture(string name) => Fixtures.Path("guided-diffusion", name);
 
@@ -59,7 +58,7 @@ public sealed class TorchCheckpointTests : IDisposable
         var sd = TorchCheckpoint.LoadStateDict(Fixture("adm_tiny.pt"));
         try
         {
-            var path = TempPath("adm_tiny.safetensors");
+            var path = _temp["adm_tiny.safetensors"];
             Noisette.IO.SafeTensors.Save(path, sd, new Dictionary<string, string> { ["source"] = "adm_tiny.pt" });
             using var back = Noisette.IO.SafeTensors.Load(path);
             Assert.Equal(sd.Select(p => p.Name), back.Names);
@@ -101,14 +100,14 @@ public sealed class TorchCheckpointTests : IDisposable
     [InlineData("subprocess", "call")]
     public void AForbiddenGlobalIsNeverCalled(string module, string name)
     {
-        var sentinel = TempPath("pwned");
+        var sentinel = _temp["pwned"];
         var payload = name == "exec" ? $"open('{sentinel}','w').close()" : $"touch {sentinel}";
         var p = new PickleBuilder()
             .EmptyDict().Mark()
             .Str("w").Tensor("FloatStorage", "0", 1, 0, [1], [1])
             .Str("payload").Global(module, name).Str(payload).Op(0x85 /* TUPLE1 */).Reduce()
             .SetItems().Stop();
-        var path = TempPath("evil.pt");
+        var path = _temp["evil.pt"];
         PickleBuilder.WriteCheckpoint(path, p.ToArray(), new Dictionary<string, byte[]> { ["0"] = new byte[4] });
 
         var e = Assert.Throws<NoisetteInputException>(() => TorchCheckpoint.LoadStateDict(path));
@@ -126,7 +125,7 @@ public sealed class TorchCheckpointTests : IDisposable
     [Fact]
     public void OtherCodePathsOfPickleAreRefused()
     {
-        var path = TempPath("inst.pt");
+        var path = _temp["inst.pt"];
         // INST ('i'): builds an object by calling a class; never used by torch.save.
         var p = new PickleBuilder().Mark().Str("x").Op((byte)'i').Stop();
         PickleBuilder.WriteCheckpoint(path, p.ToArray(), new Dictionary<string, byte[]>());
@@ -152,7 +151,7 @@ public sealed class TorchCheckpointTests : IDisposable
             .Mark().Tensor("FloatStorage", "0", 2, 0, [2], [1]).Op(0x88 /* NEWTRUE */).Global("collections", "OrderedDict").EmptyTuple().Reduce().Tuple()
             .Reduce()
             .EndStateDict();
-        var path = TempPath("param.pt");
+        var path = _temp["param.pt"];
         PickleBuilder.WriteCheckpoint(path, p.ToArray(), new Dictionary<string, byte[]> { ["0"] = FloatBytes(3, 4) });
         var sd = TorchCheckpoint.LoadStateDict(path);
         try { Assert.Equal(new[] { 3f, 4f }, Assert.Single(sd).Tensor.data<float>().ToArray()); }
@@ -163,7 +162,7 @@ public sealed class TorchCheckpointTests : IDisposable
     public void TruncatedAndNonCheckpointFilesAreRefused()
     {
         var good = File.ReadAllBytes(Fixture("adm_tiny.pt"));
-        var path = TempPath("cut.pt");
+        var path = _temp["cut.pt"];
 
         File.WriteAllBytes(path, good[..(good.Length / 2)]);
         var e = Assert.Throws<NoisetteInputException>(() => TorchCheckpoint.LoadStateDict(path));
@@ -191,13 +190,13 @@ public sealed class TorchCheckpointTests : IDisposable
         File.WriteAllBytes(path, [0x80, 0x02, 0x8a, 0x0a]);
         Assert.Contains("legacy", Assert.Throws<NoisetteInputException>(() => TorchCheckpoint.LoadStateDict(path)).Message);
 
-        Assert.Contains("no such file", Assert.Throws<NoisetteInputException>(() => TorchCheckpoint.LoadStateDict(TempPath("absent.pt"))).Message);
+        Assert.Contains("no such file", Assert.Throws<NoisetteInputException>(() => TorchCheckpoint.LoadStateDict(_temp["absent.pt"])).Message);
     }
 
     [Fact]
     public void DamagedPicklesAndStoragesAreRefused()
     {
-        var path = TempPath("bad.pt");
+        var path = _temp["bad.pt"];
         var sd = new PickleBuilder().BeginStateDict().Str("w").Tensor("FloatStorage", "0", 6, 0, [2, 3], [3, 1]).EndStateDict().ToArray();
 
         // The storage is shorter than the pickle says.
@@ -249,7 +248,7 @@ public sealed class TorchCheckpointTests : IDisposable
             .Str("scalar").Tensor("FloatStorage", "0", 12, 7, [], [])
             .Str("empty").Tensor("FloatStorage", "0", 12, 0, [0, 4], [4, 1])
             .EndStateDict();
-        var path = TempPath("views.pt");
+        var path = _temp["views.pt"];
         PickleBuilder.WriteCheckpoint(path, p.ToArray(), new Dictionary<string, byte[]> { ["0"] = FloatBytes(Enumerable.Range(0, 12).Select(i => (float)i).ToArray()) }, archive: "views");
 
         var sd = TorchCheckpoint.LoadStateDict(path);
@@ -293,7 +292,7 @@ public sealed class TorchCheckpointTests : IDisposable
             .Str("d").Tensor("DoubleStorage", "2", 2, 0, [2], [1])
             .Str("l").Tensor("LongStorage", "3", 2, 0, [2], [1])
             .EndStateDict();
-        var path = TempPath("types.pt");
+        var path = _temp["types.pt"];
         PickleBuilder.WriteCheckpoint(path, p.ToArray(), new Dictionary<string, byte[]> { ["0"] = half, ["1"] = bf16, ["2"] = f64, ["3"] = i64 }, byteorder: false);
 
         var sd = TorchCheckpoint.LoadStateDict(path);
@@ -320,7 +319,7 @@ public sealed class TorchCheckpointTests : IDisposable
             .Str("epoch").Int(3)
             .Str("state_dict").BeginStateDict().Str("w").Tensor("FloatStorage", "0", 2, 0, [2], [1]).SetItems()
             .SetItems().Stop();
-        var path = TempPath("nested.pt");
+        var path = _temp["nested.pt"];
         PickleBuilder.WriteCheckpoint(path, p.ToArray(), new Dictionary<string, byte[]> { ["0"] = FloatBytes(1, 2) });
         var sd = TorchCheckpoint.LoadStateDict(path);
         try

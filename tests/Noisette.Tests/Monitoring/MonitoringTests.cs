@@ -48,7 +48,7 @@ public class MonitoringTests
     {
         var train = TestData.Bars(16);
         var val = TestData.Bars(4, seed: 9);
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var run = new RunFolder(dir.Path);
         var cfg = TestData.TinyConfig(8, 2) with { KeepCheckpoints = 1, SampleCount = 2, SampleSteps = 2 };
         using (var t = Trainer.Start(cfg, run, train, TestData.Info(), validation: val))
@@ -96,7 +96,7 @@ public class MonitoringTests
     public void AResumedRunMarksTheRestartForTensorBoard()
     {
         var train = TestData.Bars(8);
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var run = new RunFolder(dir.Path);
         using (var t = Trainer.Start(TestData.TinyConfig(6, 4), run, train, TestData.Info()))
             t.Train(CancellationToken.None);
@@ -136,7 +136,7 @@ public class MonitoringTests
     [Fact]
     public void KeepLastKNeverDeletesAnOldBestCheckpoint()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var run = new RunFolder(dir.Path);
         // Five checkpoints; the validation loss was lowest at step 200 and has risen since (overfitting).
         double[] losses = [0.30, 0.20, 0.25, 0.28, 0.31];
@@ -167,7 +167,7 @@ public class MonitoringTests
     {
         var train = TestData.Bars(8);
         var val = TestData.Bars(2, seed: 9);
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var run = new RunFolder(dir.Path);
         var cfg = TestData.TinyConfig(2, 1) with { KeepCheckpoints = 2 };
         using (var t = Trainer.Start(cfg, run, train, TestData.Info(), validation: val))

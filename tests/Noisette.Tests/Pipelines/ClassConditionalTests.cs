@@ -65,7 +65,7 @@ public class ClassConditionalTests
     [Fact]
     public void AConditionalModelGeneratesTheRequestedClass()
     {
-        using var outDir = new TestData.TempDir();
+        using var outDir = new TempFolder();
         var run = outDir["run"];
         var prepared = TrainingPipeline.Start(new TrainingRequest
         {
@@ -147,7 +147,7 @@ public class ClassConditionalTests
     [Fact]
     public void FineTuningAnUnconditionalModelIntoAConditionalOneStartsFromTheSameOutputs()
     {
-        using var outDir = new TestData.TempDir();
+        using var outDir = new TempFolder();
         var images = TestData.Bars(8);
         using (var t = Trainer.Start(TestData.TinyConfig(2, 2), new RunFolder(outDir["src"]), images, TestData.Info()))
             t.Train(CancellationToken.None);

@@ -36,7 +36,7 @@ public class InterpolatePipelineTests(TinyRunFixture fixture) : IClassFixture<Ti
         Interpolate.Check(new DdimSampler(), 4);
         Interpolate.Check(new DpmSolverSampler(), 4);
 
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var (code, _, err) = CliCapture.Run("interpolate", fixture.Run, "--seeds", "1,2", "--sampler", "euler-a", "--steps", "2", "--out", dir["f"]);
         Assert.Equal(Cli.Cli.BadInput, code);
         Assert.Contains("interpolation needs a deterministic sampler (ddim or dpm++), not euler-a", err);
@@ -46,7 +46,7 @@ public class InterpolatePipelineTests(TinyRunFixture fixture) : IClassFixture<Ti
     [Fact]
     public void InterpolationFramesRegenerateAndSheetsAreRefusedWithAReason()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         Assert.Equal(Cli.Cli.Ok, RunCli("interpolate", fixture.Run, "--seeds", "3,9", "--frames", "4", "--sampler", "dpm++", "--steps", "3",
                                         "--batch", "3", "--out", dir["f"]));
         var frames = Directory.GetFiles(dir["f"], "*-frame*.png").Order(StringComparer.Ordinal).ToArray();

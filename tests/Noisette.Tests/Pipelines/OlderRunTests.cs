@@ -14,7 +14,7 @@ namespace Noisette.Tests.Pipelines;
 [Collection(RunsAlone.Name)]
 public sealed class OlderRunTests : IDisposable
 {
-    private readonly TestData.TempDir dir = new();
+    private readonly TempFolder dir = new();
 
     public OlderRunTests() => Runtime.TorchRuntime.ConfigureThreads(1);
 

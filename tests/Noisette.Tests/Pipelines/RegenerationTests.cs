@@ -12,7 +12,7 @@ public class RegenerationTests(TinyRunFixture fixture) : IClassFixture<TinyRunFi
     [Fact]
     public void ProvenanceSurvivesAPngRoundTrip()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var p = new Provenance
         {
             Kind = Provenance.Inpaint, Run = "/runs/ünïcode run", CheckpointStep = 1200, Weights = "model", Sampler = "dpm++",
@@ -51,7 +51,7 @@ public class RegenerationTests(TinyRunFixture fixture) : IClassFixture<TinyRunFi
     public void FromPngRegeneratesTheSameBytes()
     {
         using var model = LoadedModel.Load(fixture.Run);
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var first = SamplePipeline.Run(model, new SampleRequest { Settings = new GenerationSettings { Seeds = SeedList.Parse("3-5"), Steps = 5, BatchSize = 3 } }, dir["a"]);
         Assert.Equal(3, first.Files.Count);
         Assert.NotNull(first.GridPath);                                   // a contact sheet for a seed range
@@ -77,7 +77,7 @@ public class RegenerationTests(TinyRunFixture fixture) : IClassFixture<TinyRunFi
     [Fact]
     public void RegenerationRefusesWhatItCannotRemakeExactly()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var image = dir["in.png"];
         PngWriter.Write(image, new PlanarImage(1, 32, 32, Picture(4)));
         var edit = new Provenance
@@ -108,7 +108,7 @@ public class RegenerationTests(TinyRunFixture fixture) : IClassFixture<TinyRunFi
     [Fact]
     public void EditAndInpaintFromTheCommandLineCarryProvenanceAndRegenerate()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var image = dir["in.png"];
         var mask = dir["mask.png"];
         PngWriter.Write(image, new PlanarImage(1, 32, 32, Picture(4)));
@@ -152,7 +152,7 @@ public class RegenerationTests(TinyRunFixture fixture) : IClassFixture<TinyRunFi
         Assert.Equal(steps, new SamplerOptions { Steps = steps }.NetworkCalls(new DdimSampler(), d));
 
         using var model = LoadedModel.Load(fixture.Run);
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var file = SamplePipeline.Run(model, new SampleRequest { Settings = new GenerationSettings { Seeds = [6], Steps = steps } }, dir["a"]).Files.Single();
         var p = Provenance.Read(file);
         Assert.Equal((steps, merged), (p.Steps, p.NetworkCalls));

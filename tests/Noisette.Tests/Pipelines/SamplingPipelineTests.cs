@@ -204,7 +204,7 @@ public class SamplingPipelineTests(TinyRunFixture fixture) : IClassFixture<TinyR
     public void ThePipelinesPublicEntryPointsReportPreviews()
     {
         using var model = LoadedModel.Load(fixture.Run);
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         int calls = 0;
         void Count(GenerationPreview p) { CheckPreview(p, 1); calls++; }
         SamplePipeline.Run(model, new SampleRequest { Settings = new GenerationSettings { Seeds = [1], Steps = 4 } }, dir["s"], preview: Count);

@@ -6,7 +6,7 @@ namespace Noisette.Tests;
 /// <summary>A run trained for two steps of the tiny preset: a real checkpoint for pipeline and CLI tests.</summary>
 public sealed class TinyRunFixture : IDisposable
 {
-    private readonly TestData.TempDir dir = new();
+    private readonly TempFolder dir = new();
     public string Run => dir["run"];
 
     public TinyRunFixture()

@@ -12,7 +12,7 @@ namespace Noisette.Tests.Runs;
 public class EarlierRunFolderTests
 {
     /// <summary>A copy of a fixture run whose data path points at this checkout's copy of its pictures.</summary>
-    private static string CopyRun(TestData.TempDir dir, string name, string data)
+    private static string CopyRun(TempFolder dir, string name, string data)
     {
         var source = Fixtures.Path("runs-v0", name);
         var target = dir[name];
@@ -35,7 +35,7 @@ public class EarlierRunFolderTests
     [InlineData("pixel-classes-v0", "letters-IO", "I")]
     public void AnEarlierRunReadsResumesAndSamples(string name, string data, string? cls)
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var run = new RunFolder(CopyRun(dir, name, Fixtures.Path(data.Split('/'))));
         var config = run.ReadConfig().Training;
         Assert.Equal((32, ChannelMode.Gray), (config.Pictures.ImageSize, config.Pictures.Channels));
@@ -66,7 +66,7 @@ public class EarlierRunFolderTests
     [Fact]
     public void AnEarlierConfigFileAskingForAnotherSizeResizesTheModel()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var node = JsonNode.Parse(Json.Serialize(TrainingConfig.FromPreset("tiny")))!;
         node["data"]!["image_size"] = 64;
         node["data"]!["channels"] = "gray";
@@ -84,7 +84,7 @@ public class EarlierRunFolderTests
     [Fact]
     public void ARunWhoseDataSizeDiffersFromItsModelIsDamaged()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var run = new RunFolder(CopyRun(dir, "pixel-v0", Fixtures.Path("letters", "A")));
         var node = JsonNode.Parse(File.ReadAllText(run.ConfigPath))!;
         node["training"]!["data"]!["image_size"] = 64;
@@ -96,7 +96,7 @@ public class EarlierRunFolderTests
     [Fact]
     public void InitShowsTheDefaultsWithoutAPictureSizeOfItsOwn()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var (code, _, err) = CliCapture.Run("init", "--preset", "letters32", "--out", dir["c.json"]);
         Assert.True(code == 0, err);
         var text = File.ReadAllText(dir["c.json"]);

@@ -12,7 +12,7 @@ public class RunFolderTests
     [InlineData("{\"run\":null}", "run section")]
     public void ADamagedConfigIsAnInputErrorForEveryCaller(string json, string named)
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         File.WriteAllText(dir["config.json"], json);
         var e = Assert.Throws<NoisetteInputException>(() => new RunFolder(dir.Path).ReadConfig());
         Assert.Contains(named, e.Message);
@@ -24,7 +24,7 @@ public class RunFolderTests
     [Fact]
     public void ForceNeverMovesAKeptPath()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var run = new RunFolder(dir.Path);
         var data = Directory.CreateDirectory(dir["imgs"]).FullName;
         File.WriteAllText(Path.Combine(data, "a.png"), "x");
@@ -39,7 +39,7 @@ public class RunFolderTests
         Assert.Empty(Directory.GetDirectories(dir.Path, "previous-*"));
 
         // A kept path outside the folder does not stop it.
-        using var elsewhere = new TestData.TempDir();
+        using var elsewhere = new TempFolder();
         var other = new RunFolder(elsewhere.Path);
         File.WriteAllText(elsewhere["old.txt"], "z");
         other.PrepareForNewRun(force: true, [("data folder", data)]);
@@ -49,7 +49,7 @@ public class RunFolderTests
     [Fact]
     public void ContainmentSeesThroughSymbolicLinks()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var real = Directory.CreateDirectory(dir["real"]).FullName;
         var inner = Directory.CreateDirectory(Path.Combine(real, "imgs")).FullName;
         var link = dir["link"];
@@ -64,7 +64,7 @@ public class RunFolderTests
     [Fact]
     public void MetricsAreCutBackToAStepAndATornLineIsDropped()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var run = new RunFolder(dir.Path);
         File.WriteAllText(run.MetricsPath,
             "{\"step\":1,\"loss\":0.5}\n{\"step\":2,\"loss\":0.4}\n{\"step\":2,\"val_loss\":0.45}\n{\"step\":3,\"loss\":0.3}\n{\"step\":4,\"lo");

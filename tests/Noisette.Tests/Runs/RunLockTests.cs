@@ -8,7 +8,7 @@ public class RunLockTests
 {
     private static string[] Quick => CliTests.Quick;
 
-    private static TestData.TempDir GlyphFolder(int count) => CliTests.GlyphFolder(count);
+    private static TempFolder GlyphFolder(int count) => CliTests.GlyphFolder(count);
 
     private static string[] Names(string dir) =>
         Directory.EnumerateFileSystemEntries(dir).Select(p => Path.GetFileName(p)).Order(StringComparer.Ordinal).ToArray();
@@ -16,7 +16,7 @@ public class RunLockTests
     [Fact]
     public void ASecondClaimIsRefusedUntilTheFirstIsReleased()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var run = dir["run"];
         var first = RunLock.Acquire(run);
         var refused = Assert.Throws<NoisetteInputException>(() => RunLock.Acquire(run));
@@ -30,7 +30,7 @@ public class RunLockTests
     [Fact]
     public void ALockFileLeftByAnEndedProcessDoesNotLockTheFolder()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         File.WriteAllText(dir[RunLock.FileName], "pid 1, since long ago, and a longer line than the new one\n");
         var claim = RunLock.Acquire(dir.Path);
         claim.Dispose();
@@ -42,7 +42,7 @@ public class RunLockTests
     public void TrainAndResumeAreRefusedWhileAnotherTrainingHoldsTheRunAndMoveNothing()
     {
         using var data = GlyphFolder(4);
-        using var outDir = new TestData.TempDir();
+        using var outDir = new TempFolder();
         var run = outDir["run"];
         Assert.Equal(0, CliCapture.Run(["train", "--data", data.Path, "--out", run, "--steps", "2", "--checkpoint-every", "2", .. Quick]).Code);
         var before = Names(run);
@@ -72,7 +72,7 @@ public class RunLockTests
     public void AFolderHoldingOnlyALeftoverLockFileCountsAsEmpty()
     {
         using var data = GlyphFolder(4);
-        using var outDir = new TestData.TempDir();
+        using var outDir = new TempFolder();
         var run = outDir["run"];
         Directory.CreateDirectory(run);
         File.WriteAllText(Path.Combine(run, RunLock.FileName), "");
@@ -84,7 +84,7 @@ public class RunLockTests
     public void TheTrainerHoldsTheClaimUntilItIsDisposed()
     {
         using var data = GlyphFolder(4);
-        using var outDir = new TestData.TempDir();
+        using var outDir = new TempFolder();
         var request = new Noisette.Runs.TrainingRequest
         {
             DataPath = data.Path, OutPath = outDir["run"], Preset = "tiny", Steps = 1, Batch = 4, Threads = 1, CheckpointEvery = 1,

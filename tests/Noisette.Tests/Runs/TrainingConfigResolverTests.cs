@@ -242,7 +242,7 @@ public class TrainingConfigResolverTests
     [Fact]
     public void FactsComeFromTheDataCheck()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         foreach (var cls in new[] { "I", "O" })
         {
             Directory.CreateDirectory(dir[cls]);

@@ -70,7 +70,7 @@ public class PerformanceOptionsTests(TinyRunFixture fixture) : IClassFixture<Tin
     [Fact]
     public void SamplingWithTheAutomaticBatchGivesTheSameImagesAsOneAtATime()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         Assert.Equal(0, Run("sample", fixture.Run, "--n", "3", "--steps", "3", "--sampler", "ddim", "--seed", "5", "--out", dir["auto"]));
         Assert.Equal(0, Run("sample", fixture.Run, "--n", "3", "--steps", "3", "--sampler", "ddim", "--seed", "5", "--out", dir["one"], "--batch", "1"));
         var auto = Directory.GetFiles(dir["auto"], "*seed*.png").Order(StringComparer.Ordinal).ToArray();

@@ -37,10 +37,10 @@ public class PrecisionTests
         var train = TestData.Bars(32);
         var heldOut = TestData.Bars(16, seed: 99);
         var losses = new Dictionary<Precision, double>();
-        using var bf16Run = new TestData.TempDir();
+        using var bf16Run = new TempFolder();
         foreach (var precision in new[] { Precision.Fp32, Precision.Bf16 })
         {
-            using var other = new TestData.TempDir();
+            using var other = new TempFolder();
             var dir = precision == Precision.Bf16 ? bf16Run.Path : other.Path;
             using var t = Trainer.Start(Quality(precision, steps), new RunFolder(dir), train, TestData.Info());
             Assert.Equal(precision, t.Precision);
@@ -61,7 +61,7 @@ public class PrecisionTests
     public void ABf16RunWritesFloat32CheckpointsThatSampleInFp32()
     {
         const int steps = 6;
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         using (var t = Trainer.Start(Quality(Precision.Bf16, steps), new RunFolder(dir.Path), TestData.Bars(16), TestData.Info()))
         {
             Assert.Equal(Precision.Bf16, t.Precision);
@@ -127,7 +127,7 @@ public class PrecisionTests
     [Fact]
     public void TheCliRefusesFp16OnACpuBeforeMakingTheRun()
     {
-        using var outDir = new TestData.TempDir();
+        using var outDir = new TempFolder();
         var data = Path.Combine(Fixtures.Path(), "letters", "A");
         var run = outDir["run"];
         Assert.Equal(2, Noisette.Cli.Cli.Run(["train", "--data", data, "--out", run, "--preset", "tiny", "--precision", "fp16", "--steps", "1"]));
@@ -161,8 +161,8 @@ public class PrecisionResumeTests
     public void ResumingIsBitExactInEachPrecision(Precision precision)
     {
         var images = TestData.Bars(24);
-        using var a = new TestData.TempDir();
-        using var b = new TestData.TempDir();
+        using var a = new TempFolder();
+        using var b = new TempFolder();
         var cfg = TestData.TinyConfig(4, 2) with { Precision = precision };
         float[] straight, straightEma;
         using (var t = Trainer.Start(cfg, new RunFolder(a.Path), images, TestData.Info()))

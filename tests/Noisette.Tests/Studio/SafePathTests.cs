@@ -12,7 +12,7 @@ public sealed class SafePathTests
     [InlineData("self/self/out-dir/secret.txt")]
     public void ALinkBehindALinkToItsOwnFolderCannotLeadOutside(string path)
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var root = Directory.CreateDirectory(dir["root"]).FullName;
         var outside = Directory.CreateDirectory(dir["outside"]).FullName;
         File.WriteAllText(Path.Combine(outside, "secret.txt"), "secret");
@@ -34,7 +34,7 @@ public sealed class SafePathTests
     [InlineData("self/self/a.png")]
     public void PathsAndLinksThatStayInsideResolve(string path)
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var root = Directory.CreateDirectory(dir["root"]).FullName;
         File.WriteAllText(Path.Combine(root, "a.png"), "inside");
         Directory.CreateSymbolicLink(Path.Combine(root, "self"), ".");
@@ -47,7 +47,7 @@ public sealed class SafePathTests
     [InlineData("", "is empty")]
     public void TextThatLeavesTheFolderIsRefusedWithItsReason(string path, string reason)
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var root = Directory.CreateDirectory(dir["root"]).FullName;
         var e = Assert.Throws<StudioError>(() => SafePath.Resolve(root, path, "path"));
         Assert.Contains(reason, e.Message, StringComparison.Ordinal);

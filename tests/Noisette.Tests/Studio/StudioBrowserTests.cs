@@ -13,7 +13,7 @@ public class StudioBrowserTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
     /// <summary>Screenshots go to the test's temporary folder; with NOISETTE_SCREENSHOTS=1 they refresh docs/studio/.</summary>
-    private static string ShotsIn(TestData.TempDir dir) => Environment.GetEnvironmentVariable("NOISETTE_SCREENSHOTS") == "1"
+    private static string ShotsIn(TempFolder dir) => Environment.GetEnvironmentVariable("NOISETTE_SCREENSHOTS") == "1"
         ? Path.Combine(StudioTestData.RepoRoot, "docs", "studio")
         : dir["screenshots"];
 

@@ -13,7 +13,7 @@ internal sealed class StudioInBrowser : IAsyncDisposable
     public const string Chromium = "/usr/bin/chromium";
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public TestData.TempDir Dir { get; } = new();
+    public TempFolder Dir { get; } = new();
     public StudioOptions Options { get; }
     public WebApplication App { get; }
     public string Url { get; private set; } = "";

@@ -22,7 +22,7 @@ public class StudioLaunchTests
     [Fact]
     public async Task ListensOnLoopbackOnly()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         await using var app = StudioHost.Build(new StudioOptions { Workspace = dir["workspace"], Port = 0, OpenBrowser = false });
         await app.StartAsync(Ct);
         try
@@ -52,7 +52,7 @@ public class StudioLaunchTests
     [Fact]
     public async Task StudioCommandPrintsItsAddressAndServes()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var cli = Path.Combine(AppContext.BaseDirectory, "Noisette.Cli.dll");
         Assert.True(File.Exists(cli), cli);
         int port = FreePort();

@@ -13,7 +13,7 @@ namespace Noisette.Tests.Studio;
 /// <summary>The studio in memory (TestServer) over a temp workspace.</summary>
 internal sealed class StudioFactory : WebApplicationFactory<Noisette.Studio.Program>
 {
-    public TestData.TempDir Dir { get; } = new();
+    public TempFolder Dir { get; } = new();
     public StudioOptions Options { get; }
     public string Workspace => Dir["workspace"];
 

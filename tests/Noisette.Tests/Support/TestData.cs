@@ -9,15 +9,6 @@ namespace Noisette.Tests;
 /// <summary>Small synthetic data and temp folders for tests.</summary>
 internal static class TestData
 {
-    /// <summary>A temp folder that deletes itself.</summary>
-    public sealed class TempDir : IDisposable
-    {
-        public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "noisette-test-" + Guid.NewGuid().ToString("N")[..12]);
-        public TempDir() => Directory.CreateDirectory(Path);
-        public string this[string name] => System.IO.Path.Combine(Path, name);
-        public void Dispose() { try { Directory.Delete(Path, true); } catch (IOException) { } }
-    }
-
     /// <summary>Gray 32 px images of a dark bar at a varying position: simple, learnable structure.</summary>
     public static InMemoryImageSet Bars(int count, int size = 32, int seed = 0)
     {

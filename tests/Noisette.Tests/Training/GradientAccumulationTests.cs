@@ -16,7 +16,7 @@ public class GradientAccumulationTests
 {
     private static (float[] Weights, double Loss) Train(int batch, int accumulation)
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var cfg = TestData.TinyConfig(2, 1000) with
         {
             Batch = batch,

@@ -22,8 +22,8 @@ public class TrainerTests
     public void ResumingGivesTheSameWeightsAsAnUninterruptedRun()
     {
         var images = TestData.Bars(24);
-        using var a = new TestData.TempDir();
-        using var b = new TestData.TempDir();
+        using var a = new TempFolder();
+        using var b = new TempFolder();
 
         Dictionary<string, float[]> straight;
         using (var t = Trainer.Start(TestData.TinyConfig(6, 3), new RunFolder(a.Path), images, TestData.Info()))
@@ -63,7 +63,7 @@ public class TrainerTests
         var config = TestData.TinyConfig(6, 6) with { Model = TestData.TinyConfig(6, 6).Model with { Dropout = 0.3 } };
         Dictionary<string, float[]> Train(TrainingConfig cfg, bool disturbed)
         {
-            using var dir = new TestData.TempDir();
+            using var dir = new TempFolder();
             using var done = new CancellationTokenSource();
             var other = new Thread(() =>
             {
@@ -99,7 +99,7 @@ public class TrainerTests
     public void LossFallsOnATinySet()
     {
         var images = TestData.Bars(16);
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var losses = new List<double>();
         using var t = Trainer.Start(TestData.TinyConfig(120, 1000) with { Batch = 8, LogEvery = 20, Model = ModelPresets.Get("tiny").Model },
                                     new RunFolder(dir.Path), images, TestData.Info());
@@ -113,7 +113,7 @@ public class TrainerTests
     public void LiveTensorCountStaysFlatOverTrainingSteps()
     {
         var images = TestData.Bars(16);
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         using var t = Trainer.Start(TestData.TinyConfig(200, 100000) with { Batch = 2, LogEvery = 10 },
                                     new RunFolder(dir.Path), images, TestData.Info());
         // Trainer.LiveTensors sums TorchSharp's per-thread counts of the training and batch-loader threads: a batch is
@@ -140,7 +140,7 @@ public class TrainerTests
     public void LiveTensorCountStaysFlatOverCheckpoints()
     {
         var images = TestData.Bars(16);
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var config = TestData.TinyConfig(150, 10) with { Batch = 2, LogEvery = 5, SampleCount = 2, SampleSteps = 2, KeepCheckpoints = 2 };
         using var t = Trainer.Start(config, new RunFolder(dir.Path), images, TestData.Info(), validation: TestData.Bars(4, seed: 5));
         var counts = new SortedDictionary<int, long>();
@@ -162,8 +162,8 @@ public class TrainerTests
     public void CancellingBetweenCheckpointsWritesOneAndResumesExactly()
     {
         var images = TestData.Bars(24);
-        using var a = new TestData.TempDir();
-        using var b = new TestData.TempDir();
+        using var a = new TempFolder();
+        using var b = new TempFolder();
 
         Dictionary<string, float[]> straight;
         using (var t = Trainer.Start(TestData.TinyConfig(10, 100), new RunFolder(a.Path), images, TestData.Info()))
@@ -204,7 +204,7 @@ public class TrainerTests
     {
         var images = TestData.Bars(24);
         var validation = TestData.Bars(4, seed: 9);
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var run = new RunFolder(dir.Path);
         // Checkpoints at 3, 6 and 8; every step logged. The process dies at step 5, after logging it, and a
         // last line was being appended when it died.
@@ -235,7 +235,7 @@ public class TrainerTests
     [Fact]
     public void AFailedResumeWithARaisedTotalLeavesTheConfigAlone()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var run = new RunFolder(dir.Path);
         using (var t = Trainer.Start(TestData.TinyConfig(2, 2), run, TestData.Bars(8), TestData.Info()))
             t.Train(CancellationToken.None);
@@ -252,7 +252,7 @@ public class TrainerTests
     public void AnInterruptedCheckpointReplacementIsRecoveredOnResume()
     {
         var images = TestData.Bars(12);
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var run = new RunFolder(dir.Path);
         using (var t = Trainer.Start(TestData.TinyConfig(4, 2), run, images, TestData.Info()))
             t.Train(CancellationToken.None);
@@ -278,7 +278,7 @@ public class TrainerTests
     public void LeftoverTempFilesAndTruncatedCheckpointsAreIgnoredOnResume()
     {
         var images = TestData.Bars(12);
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var run = new RunFolder(dir.Path);
         using (var t = Trainer.Start(TestData.TinyConfig(4, 2), run, images, TestData.Info()))
             t.Train(CancellationToken.None);
@@ -300,7 +300,7 @@ public class TrainerTests
     [Fact]
     public void ResumeWithoutAValidCheckpointIsRefused()
     {
-        using var dir = new TestData.TempDir();
+        using var dir = new TempFolder();
         var run = new RunFolder(dir.Path);
         run.WriteConfig(new RunConfig { Training = TestData.TinyConfig(4, 2) });
         var e = Assert.Throws<NoisetteInputException>(() => Trainer.Resume(run, TestData.Bars(4), "test"));
@@ -311,8 +311,8 @@ public class TrainerTests
     public void FineTuneStartsFromTheSourceWeights()
     {
         var images = TestData.Bars(12);
-        using var src = new TestData.TempDir();
-        using var dst = new TestData.TempDir();
+        using var src = new TempFolder();
+        using var dst = new TempFolder();
         using (var t = Trainer.Start(TestData.TinyConfig(3, 3), new RunFolder(src.Path), images, TestData.Info()))
             t.Train(CancellationToken.None);
         var ckpt = new RunFolder(src.Path).CheckpointDir(3);
@@ -330,8 +330,8 @@ public class TrainerTests
     public void FineTuneFromAnIncompatibleCheckpointNamesTheTensor()
     {
         var images = TestData.Bars(12);
-        using var src = new TestData.TempDir();
-        using var dst = new TestData.TempDir();
+        using var src = new TempFolder();
+        using var dst = new TempFolder();
         using (var t = Trainer.Start(TestData.TinyConfig(2, 2), new RunFolder(src.Path), images, TestData.Info()))
             t.Train(CancellationToken.None);
         var wider = TestData.TinyConfig(2, 2) with { Model = ModelPresets.Get("tiny").Model with { BaseChannels = 24 } };
