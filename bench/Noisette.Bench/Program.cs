@@ -1,6 +1,6 @@
-using Noisette.Runtime;
 using System.Globalization;
 using Noisette.Bench;
+using Noisette.Runtime;
 using Noisette.Training;
 
 // Noisette benchmarks; each prints one JSON line.

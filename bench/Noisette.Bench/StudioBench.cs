@@ -1,9 +1,9 @@
-using Noisette.Runs;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Playwright;
 using Noisette.Pipelines;
+using Noisette.Runs;
 using Noisette.Studio;
 
 namespace Noisette.Bench;

@@ -1,8 +1,8 @@
-using Noisette.Runs;
 using System.Globalization;
 using Noisette.Data;
 using Noisette.IO;
 using Noisette.Pipelines;
+using Noisette.Runs;
 using Noisette.Sampling;
 
 namespace Noisette.Studio;

@@ -1,9 +1,9 @@
-using Noisette.Runtime;
-using Noisette.Runs;
 using System.Globalization;
 using System.IO.Compression;
 using Noisette.Data;
 using Noisette.Pipelines;
+using Noisette.Runs;
+using Noisette.Runtime;
 
 namespace Noisette.Studio;
 

@@ -1,8 +1,8 @@
-using Noisette.Runs;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
 using Noisette.IO;
+using Noisette.Runs;
 
 namespace Noisette.Studio;
 

@@ -1,5 +1,5 @@
-using Noisette.Runs;
 using System.Collections.Concurrent;
+using Noisette.Runs;
 using Noisette.Training;
 
 namespace Noisette.Studio;

@@ -1,6 +1,6 @@
-using Noisette.Runs;
 using Noisette.IO;
 using Noisette.Pipelines;
+using Noisette.Runs;
 using Noisette.Training;
 
 namespace Noisette.Studio;

@@ -1,8 +1,8 @@
-using Noisette.Runs;
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Noisette.Data;
+using Noisette.Runs;
 using Noisette.Training;
 using Spectre.Console;
 

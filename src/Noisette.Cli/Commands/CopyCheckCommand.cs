@@ -1,8 +1,8 @@
-using Noisette.Runs;
 using System.CommandLine;
 using System.Globalization;
 using Noisette.IO;
 using Noisette.Pipelines;
+using Noisette.Runs;
 using Noisette.Sampling;
 
 namespace Noisette.Cli.Commands;

@@ -1,6 +1,6 @@
-using Noisette.Runs;
 using System.CommandLine;
 using Noisette.Pipelines;
+using Noisette.Runs;
 
 namespace Noisette.Cli.Commands;
 

@@ -1,6 +1,6 @@
-using Noisette.Runs;
 using System.CommandLine;
 using Noisette.IO;
+using Noisette.Runs;
 using Noisette.Training;
 
 namespace Noisette.Cli.Commands;

@@ -1,7 +1,7 @@
-using Noisette.Runtime;
-using Noisette.Runs;
 using System.CommandLine;
 using Noisette.Pipelines;
+using Noisette.Runs;
+using Noisette.Runtime;
 
 namespace Noisette.Cli.Commands;
 

@@ -1,7 +1,7 @@
-using Noisette.Runs;
 using System.CommandLine;
 using Noisette.IO;
 using Noisette.Monitoring;
+using Noisette.Runs;
 
 namespace Noisette.Cli.Commands;
 

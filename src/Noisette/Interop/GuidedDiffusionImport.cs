@@ -1,9 +1,9 @@
-using Noisette.Runs;
 using System.Globalization;
 using Noisette.Data;
 using Noisette.Diffusion;
 using Noisette.IO;
 using Noisette.Models;
+using Noisette.Runs;
 using Noisette.Training;
 using static TorchSharp.torch;
 

@@ -1,6 +1,6 @@
-using Noisette.Runs;
 using System.Globalization;
 using Noisette.IO;
+using Noisette.Runs;
 
 namespace Noisette.Monitoring;
 

@@ -1,8 +1,8 @@
 using Noisette.Bundles;
-using Noisette.Runs;
 using Noisette.IO;
 using Noisette.Data;
 using Noisette.Evaluation;
+using Noisette.Runs;
 using Noisette.Sampling;
 
 namespace Noisette.Pipelines;

@@ -1,8 +1,8 @@
 using Noisette.Bundles;
-using Noisette.Runs;
 using Noisette.Data;
 using Noisette.Diffusion;
 using Noisette.Models;
+using Noisette.Runs;
 using Noisette.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,7 +1,7 @@
-using Noisette.Runtime;
 using System.Globalization;
 using System.Security.Cryptography;
 using Noisette.Data;
+using Noisette.Runtime;
 
 namespace Noisette.Pipelines;
 

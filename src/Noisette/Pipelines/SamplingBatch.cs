@@ -1,5 +1,5 @@
-using Noisette.Runtime;
 using Noisette.Models;
+using Noisette.Runtime;
 using Noisette.Training;
 
 namespace Noisette.Pipelines;

@@ -1,8 +1,8 @@
-using Noisette.Runtime;
-using Noisette.Runs;
 using Noisette.Data;
 using Noisette.IO;
 using Noisette.Models;
+using Noisette.Runs;
+using Noisette.Runtime;
 using Noisette.Training;
 
 namespace Noisette.Pipelines;

@@ -1,9 +1,9 @@
-using Noisette.Runtime;
 using Noisette.Data;
 using Noisette.Diffusion;
 using Noisette.Models;
 using System.Globalization;
 using System.Text.Json.Serialization;
+using Noisette.Runtime;
 
 namespace Noisette.Runs;
 

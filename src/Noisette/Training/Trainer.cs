@@ -1,5 +1,4 @@
 using Noisette.Bundles;
-using Noisette.Runs;
 using System.Diagnostics;
 using System.Globalization;
 using Noisette.Data;
@@ -8,6 +7,7 @@ using Noisette.Evaluation;
 using Noisette.IO;
 using Noisette.Monitoring;
 using Noisette.Models;
+using Noisette.Runs;
 using Noisette.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,7 +1,7 @@
-using Noisette.Runs;
 using System.Diagnostics;
 using Noisette.Diffusion;
 using Noisette.Models;
+using Noisette.Runs;
 using Noisette.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;

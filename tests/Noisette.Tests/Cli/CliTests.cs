@@ -1,6 +1,6 @@
-using Noisette.Runtime;
-using Noisette.Runs;
 using Noisette.IO;
+using Noisette.Runs;
+using Noisette.Runtime;
 using SkiaSharp;
 
 namespace Noisette.Tests;

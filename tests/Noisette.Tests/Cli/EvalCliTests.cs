@@ -1,5 +1,5 @@
-using Noisette.Runs;
 using System.Text.Json;
+using Noisette.Runs;
 
 namespace Noisette.Tests.Evaluation;
 

@@ -1,6 +1,6 @@
-using Noisette.Runs;
 using Noisette.Data;
 using Noisette.Evaluation;
+using Noisette.Runs;
 
 namespace Noisette.Tests.Evaluation;
 

@@ -1,5 +1,3 @@
-using Noisette.Runtime;
-using Noisette.Runs;
 using System.Globalization;
 using System.Text.Json;
 using Noisette.Diffusion;
@@ -7,6 +5,8 @@ using Noisette.Interop;
 using Noisette.IO;
 using Noisette.Models;
 using Noisette.Pipelines;
+using Noisette.Runs;
+using Noisette.Runtime;
 using Noisette.Sampling;
 using Noisette.Training;
 using static TorchSharp.torch;

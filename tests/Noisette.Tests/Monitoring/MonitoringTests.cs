@@ -1,8 +1,8 @@
-using Noisette.Runs;
 using Noisette.Evaluation;
 using Noisette.IO;
 using Noisette.Models;
 using Noisette.Monitoring;
+using Noisette.Runs;
 using Noisette.Training;
 
 namespace Noisette.Tests;

@@ -1,9 +1,9 @@
 using Noisette.Bundles;
-using Noisette.Runs;
 using Noisette.Data;
 using Noisette.IO;
 using Noisette.Models;
 using Noisette.Pipelines;
+using Noisette.Runs;
 using Noisette.Sampling;
 using Noisette.Training;
 using static TorchSharp.torch;

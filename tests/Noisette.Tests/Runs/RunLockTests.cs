@@ -1,5 +1,5 @@
-using Noisette.Runs;
 using Noisette.IO;
+using Noisette.Runs;
 
 namespace Noisette.Tests.IO;
 

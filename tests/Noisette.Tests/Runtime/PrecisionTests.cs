@@ -1,10 +1,10 @@
-using Noisette.Runtime;
-using Noisette.Runs;
 using Noisette.Diffusion;
 using Noisette.Evaluation;
 using Noisette.IO;
 using Noisette.Models;
 using Noisette.Pipelines;
+using Noisette.Runs;
+using Noisette.Runtime;
 using Noisette.Sampling;
 using Noisette.Training;
 using static TorchSharp.torch;

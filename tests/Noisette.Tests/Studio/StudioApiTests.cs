@@ -1,7 +1,7 @@
-using Noisette.Runs;
 using System.IO.Compression;
 using System.Net;
 using System.Text.Json;
+using Noisette.Runs;
 using Noisette.Tests.Data;
 using Noisette.Data;
 using Noisette.Studio;

@@ -1,5 +1,5 @@
-using Noisette.Runs;
 using Microsoft.Playwright;
+using Noisette.Runs;
 using Noisette.Studio;
 
 namespace Noisette.Tests.Studio;

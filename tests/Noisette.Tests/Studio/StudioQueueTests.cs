@@ -1,7 +1,7 @@
-using Noisette.Runs;
 using System.Net;
 using System.Text.Json;
 using Noisette.IO;
+using Noisette.Runs;
 using Noisette.Studio;
 
 namespace Noisette.Tests.Studio;

@@ -1,10 +1,10 @@
-using Noisette.Runs;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Noisette.IO;
+using Noisette.Runs;
 using Noisette.Studio;
 using Noisette.Training;
 

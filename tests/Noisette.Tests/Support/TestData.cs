@@ -1,6 +1,6 @@
-using Noisette.Runs;
 using Noisette.Data;
 using Noisette.IO;
+using Noisette.Runs;
 using Noisette.Training;
 using static TorchSharp.torch;
 

@@ -1,5 +1,5 @@
-using Noisette.Runs;
 using Noisette.Data;
+using Noisette.Runs;
 using Noisette.Training;
 
 namespace Noisette.Tests.Training;

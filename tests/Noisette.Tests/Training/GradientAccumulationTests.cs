@@ -1,6 +1,6 @@
-using Noisette.Runs;
 using Noisette.IO;
 using Noisette.Models;
+using Noisette.Runs;
 using Noisette.Training;
 
 namespace Noisette.Tests.Training;
