@@ -69,7 +69,7 @@ public static class Likelihood
     public static IReadOnlyList<(int Timestep, int Weight)> Plan(int T, int count, bool random, long seed)
     {
         if (count <= 0 || count >= T) count = T;
-        if (count < 2) throw new NoisetteInputException($"--timesteps must be at least 2 (the decoder term and one step), got {count}");
+        if (count < 2) throw new NoisetteInputException($"the likelihood needs at least 2 timesteps (the decoder term and one step), got {count}");
         int strata = count - 1;
         var edges = new int[strata + 1];
         edges[0] = 1;

@@ -145,7 +145,7 @@ public static class Checkpoint
         if (!r.Exists) throw new NoisetteInputException($"{full} is neither a run folder (no config.json) nor a checkpoint folder (no {StateFile})");
         if (which == "best")
         {
-            var best = Best(r) ?? throw new NoisetteInputException($"run {full} has no checkpoint with a validation loss; use --checkpoint latest or a step");
+            var best = Best(r) ?? throw new NoisetteInputException($"run {full} has no checkpoint with a validation loss; choose the latest checkpoint or a step number");
             var bestDir = r.CheckpointDir(best.Step);
             return (bestDir, Verify(bestDir), r);
         }
@@ -155,7 +155,7 @@ public static class Checkpoint
             return (latest.Dir, latest.State, r);
         }
         if (!long.TryParse(which, out var step) || step < 0)
-            throw new NoisetteInputException($"--checkpoint must be 'latest', 'best' or a step number, got '{which}'");
+            throw new NoisetteInputException($"the checkpoint must be 'latest', 'best' or a step number, got '{which}'");
         var dir = r.CheckpointDir(step);
         if (!Directory.Exists(dir))
             throw new NoisetteInputException($"run {full} has no checkpoint at step {step}; it has: {string.Join(", ", r.CheckpointSteps())}");

@@ -104,7 +104,7 @@ public static class PrecisionSupport
         "fp32" or "float32" => Precision.Fp32,
         "bf16" or "bfloat16" => Precision.Bf16,
         "fp16" or "float16" or "half" => Precision.Fp16,
-        _ => throw new NoisetteInputException($"--precision must be fp32, bf16, fp16 or auto, got '{value}'"),
+        _ => throw new NoisetteInputException($"the precision must be fp32, bf16, fp16 or auto, got '{value}'"),
     };
 
     /// <summary>The name used on the command line and in config.json.</summary>

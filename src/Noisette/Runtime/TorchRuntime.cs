@@ -87,7 +87,7 @@ public static class TorchRuntime
                     "with TorchSharp-cuda-linux (or TorchSharp-cuda-windows) of the same version, as docs/gpu.md explains.");
             return new Device(n);
         }
-        throw new NoisetteInputException($"--device must be cpu, cuda or cuda:N, got '{name}'");
+        throw new NoisetteInputException($"the device must be cpu, cuda or cuda:N, got '{name}'");
     }
 
     /// <summary>Sets intra-op threads (0 = one per physical core) and a single inter-op thread.</summary>
@@ -112,9 +112,9 @@ public static class TorchRuntime
     public static int CheckThreads(int threads)
     {
         int cores = Environment.ProcessorCount;
-        if (threads < 0) throw new NoisetteInputException($"--threads must be positive, got {threads}");
+        if (threads < 0) throw new NoisetteInputException($"the number of threads must not be negative (0 means one per core), got {threads}");
         if (threads > cores)
-            throw new NoisetteInputException($"--threads {threads} is more than the {cores} cores of this machine; more threads than cores only slows training down");
+            throw new NoisetteInputException($"{threads} threads is more than the {cores} cores of this machine; more threads than cores only slows training down");
         return threads == 0 ? DefaultThreads : threads;
     }
 

@@ -144,7 +144,7 @@ public sealed class Trainer : IDisposable
         var config = cfg.Training;
         if (totalSteps is { } n)
         {
-            if (n <= state.Step) throw new NoisetteInputException($"--steps {n} is not beyond the checkpoint's step {state.Step}");
+            if (n <= state.Step) throw new NoisetteInputException($"a total of {n} steps is not beyond the checkpoint's step {state.Step}; ask for more steps than that");
             config = config with { Steps = n };
         }
         var trainer = new Trainer(config, run, train, validation, fingerprint, warn);
