@@ -9,14 +9,19 @@ namespace Noisette.Bench.Quality;
 /// The quality benchmark's judge: a small CNN that reads a 32×32 gray capital letter (uint8, black ink on white,
 /// mapped to [−1, 1] as the diffusion models see it) and says which of A–Z it is. Three stages of 3×3 convolution,
 /// batch norm and ReLU at 32, 16 and 8 px (32, 64, 128 channels), each followed by 2×2 max pooling, then a
-/// 128-feature fully connected layer (ReLU) and the 26-way output. The 128 features are the space in which the
-/// benchmark measures Fréchet distance and k-NN precision/recall.
+/// 128-feature fully connected layer (ReLU) and a 27-way output: the 26 letters and a 27th class, "not a letter",
+/// learnt from generated noise, fields and blobs (<see cref="ClassifierTraining"/>). Without that class the network
+/// never sees anything but letters, and noise lands in its features beside the oddest real fonts. The 128 features
+/// are the space in which the benchmark measures Fréchet distance and k-NN precision/recall.
 /// </summary>
 public sealed class LetterClassifier : nn.Module<Tensor, Tensor>
 {
     public const int ImageSize = 32;
     public const int FeatureCount = 128;
-    public const int Classes = 26;
+    /// <summary>26 letters and "not a letter".</summary>
+    public const int Classes = 27;
+    /// <summary>The class of anything that is not a letter.</summary>
+    public const int NotALetter = 26;
 
     private readonly Sequential body;
     private readonly Dropout dropout;
@@ -38,7 +43,7 @@ public sealed class LetterClassifier : nn.Module<Tensor, Tensor>
     /// <summary>The penultimate layer: N×128 features of N×1×32×32 images in [−1, 1].</summary>
     public Tensor Features(Tensor x) => body.forward(x);
 
-    /// <summary>Logits (N×26) of N×1×32×32 images in [−1, 1].</summary>
+    /// <summary>Logits (N×27) of N×1×32×32 images in [−1, 1].</summary>
     public override Tensor forward(Tensor x) => head.forward(dropout.forward(Features(x)));
 
     /// <summary>Logits of features already computed (the head alone, in eval mode no dropout).</summary>
@@ -48,7 +53,7 @@ public sealed class LetterClassifier : nn.Module<Tensor, Tensor>
     public static Tensor ToInput(ReadOnlySpan<byte> pixels, int count) =>
         tensor(pixels.ToArray(), dtype: ScalarType.Byte).reshape(count, 1, ImageSize, ImageSize).to(float32).div(127.5).sub(1);
 
-    /// <summary>Features (float64, N×128) and predicted letters (0..25) of uint8 32×32 gray images, in eval mode.</summary>
+    /// <summary>Features (float64, N×128) and predicted classes (0..25 letters, 26 not a letter) of uint8 32×32 gray images, in eval mode.</summary>
     public (Tensor Features, int[] Predicted) Evaluate(IReadOnlyList<byte[]> images, int batch = 256)
     {
         eval();

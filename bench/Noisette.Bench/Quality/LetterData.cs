@@ -108,15 +108,19 @@ public sealed class LetterData
         return images.ToList();
     }
 
-    /// <summary>The letters32 folder: the given one, else shared/data/letters32 in the nearest ancestor of the working directory that has it.</summary>
+    /// <summary>
+    /// The letters32 folder: the given one, else shared/data/letters32 in the nearest ancestor of the working
+    /// directory that has it, else in the nearest ancestor of the program's own folder.
+    /// </summary>
     public static string Locate(string? given)
     {
         if (given is not null) return given;
-        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "data", "letters32");
-            if (File.Exists(Path.Combine(candidate, "manifest.tsv"))) return candidate;
-        }
-        throw new NoisetteInputException("cannot find shared/data/letters32 above the working directory; pass --letters DIR");
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "shared", "data", "letters32");
+                if (File.Exists(Path.Combine(candidate, "manifest.tsv"))) return candidate;
+            }
+        throw new NoisetteInputException("cannot find shared/data/letters32 above the working directory or the program; pass --letters DIR");
     }
 }

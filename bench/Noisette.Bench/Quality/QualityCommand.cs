@@ -46,7 +46,7 @@ public static class QualityCommand
         if (o.Get("letter") is { } letter)
         {
             var score = judge.Score(QualityJudge.LetterIndex(letter), LetterData.ReadFolder(folder, recursive: false), training);
-            Console.WriteLine(o.Flag("json") ? JsonSerializer.Serialize(score, Json.Compact) : Lines(score));
+            Console.WriteLine(o.Flag("json") ? JsonSerializer.Serialize(score, QualityCommand.JsonOptions) : Lines(score));
             return 0;
         }
         var letters = LetterData.Letters.Select(c => c.ToString()).Where(c => Directory.Exists(Path.Combine(folder, c))).ToList();
@@ -54,7 +54,7 @@ public static class QualityCommand
         var scores = letters.Select(l => judge.Score(QualityJudge.LetterIndex(l), LetterData.ReadFolder(Path.Combine(folder, l), recursive: false), training)).ToList();
         var overall = QualityJudge.Overall(scores);
         if (o.Flag("json"))
-            Console.WriteLine(JsonSerializer.Serialize(new { overall, letters = scores.ToDictionary(s => s.Letter) }, Json.Compact));
+            Console.WriteLine(JsonSerializer.Serialize(new { overall, letters = scores.ToDictionary(s => s.Letter) }, QualityCommand.JsonOptions));
         else
         {
             Console.WriteLine(Table(scores, s => s.Letter, "letter"));
@@ -70,6 +70,9 @@ public static class QualityCommand
         if (images.Count == 0) throw new NoisetteInputException($"--train {folder} holds no images");
         return new InMemoryImageSet(images.SelectMany(b => b).ToArray(), images.Count, 1, LetterClassifier.ImageSize);
     }
+
+    /// <summary>Compact JSON that leaves "+" and other text as it is.</summary>
+    public static JsonSerializerOptions JsonOptions { get; } = new(Json.Compact) { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static string F(double v, string format = "0.000") => v.ToString(format, CultureInfo.InvariantCulture);
 

@@ -25,6 +25,8 @@ public sealed record LetterScore
     /// <summary>Fraction of samples that are near-copies of a training image; null when no training images were given.</summary>
     [JsonPropertyName("near_copies")] public double? NearCopies { get; init; }
     [JsonPropertyName("reference_n")] public int ReferenceN { get; init; }
+    /// <summary>The class the classifier gave each sample (26 = not a letter); not printed.</summary>
+    [JsonIgnore] public int[] Predicted { get; init; } = [];
 }
 
 /// <summary>
@@ -86,6 +88,7 @@ public sealed class QualityJudge : IDisposable
                 RecallReal = prReal.Recall,
                 NearCopies = copies,
                 ReferenceN = (int)reference.shape[0],
+                Predicted = predicted,
             };
         }
     }

@@ -17,7 +17,8 @@ namespace Noisette.Bench.Quality;
 /// For experiments, and only here (the library's samplers are untouched): --spacing picks the visited timesteps
 /// (evenly in time, evenly in log-SNR, or quadratic in time, as in the DDIM paper), --x0 how the predicted clean
 /// image is bounded (clip to [−1, 1], the library's default; none; or dynamic:P, Imagen's dynamic thresholding at
-/// the P-th quantile of |x̂₀|).
+/// the P-th quantile of |x̂₀|), --noise zero-mean removes each initial noise image's mean, and --per-seed FILE
+/// appends per sample: step, letter, seed, initial noise mean, sample mean gray level, the class read.
 /// </summary>
 public static class RunQuality
 {
@@ -52,12 +53,23 @@ public static class RunQuality
             {
                 var denoiser = Denoiser(model, letter.Label, o);
                 var seeds = Enumerable.Range(seed0, n).Select(i => (long)i).ToArray();
+                var noiseMeans = new double[n];
                 clock.Restart();
-                var images = Generation.Sample(denoiser, sampler, options, seeds, model.AutoBatchSize);
+                var images = Generation.InBatches(denoiser, seeds, model.AutoBatchSize, (generators, start) =>
+                {
+                    var noise = Noise(generators, model, o.Get("noise"));
+                    var means = noise.mean([1, 2, 3]).to(float64).data<double>().ToArray();
+                    means.CopyTo(noiseMeans, start);
+                    return sampler.Sample(denoiser, noise, options, generators);
+                });
                 sampling += clock.Elapsed.TotalSeconds;
                 var gray = images.Select(b => ToClassifierSize(b, model.Model.Config.InChannels, model.Model.Config.ImageSize)).ToList();
                 if (save is not null) Save(save, step, letter.Name, images, model.Model.Config.InChannels, model.Model.Config.ImageSize, seed0);
-                scores.Add(judge.Score(QualityJudge.LetterIndex(letter.Name), gray, training));
+                var score = judge.Score(QualityJudge.LetterIndex(letter.Name), gray, training);
+                scores.Add(score);
+                if (o.Get("per-seed") is { } perSeed)
+                    File.AppendAllLines(perSeed, Enumerable.Range(0, n).Select(i => FormattableString.Invariant(
+                        $"{step}\t{letter.Name}\t{seeds[i]}\t{noiseMeans[i]:0.00000}\t{gray[i].Average(b => (double)b):0.0}\t{(score.Predicted[i] == LetterClassifier.NotALetter ? "-" : LetterData.Letters[score.Predicted[i]].ToString())}")));
             }
             var overall = scores.Count == 1 ? scores[0] : QualityJudge.Overall(scores);
             rows.Add((step, minutes.TryGetValue(step, out var m) ? m : null, sampling / (n * letters.Count), overall, scores));
@@ -69,7 +81,7 @@ public static class RunQuality
             {
                 run = run.Root, sampler = setting, n, seed0, fd_real = rows[0].Score.FdReal, fd_real_n = rows[0].Score.FdRealN,
                 checkpoints = rows.Select(r => new { step = r.Step, minutes = r.Minutes, seconds_per_image = r.SecondsPerImage, overall = r.Score, letters = r.PerLetter }),
-            }, Json.Compact));
+            }, QualityCommand.JsonOptions));
             return 0;
         }
         Console.WriteLine($"run {run.Root}; {setting}; {n} samples per letter ({string.Join(",", letters.Select(l => l.Name))}), seeds {seed0}–{seed0 + n - 1}");
@@ -100,6 +112,23 @@ public static class RunQuality
             throw new NoisetteInputException("this run is unconditional: say which letter it draws with --letter (one letter)");
         QualityJudge.LetterIndex(letter);
         return [(letter.ToUpperInvariant(), null)];
+    }
+
+    /// <summary>
+    /// The initial noise, drawn as the library draws it (one generator per image). --noise zero-mean removes each
+    /// image's mean (its lowest frequency), an experiment: the DC component of the noise is what a sampler cannot
+    /// tell from the image's brightness at the last timestep.
+    /// </summary>
+    private static Tensor Noise(TorchSharp.torch.Generator[] generators, LoadedModel model, string? mode)
+    {
+        var cfg = model.Model.Config;
+        var noise = Sampling.Noise.Normal(generators, cfg.InChannels, cfg.ImageSize, model.Device);
+        return mode switch
+        {
+            null or "plain" => noise,
+            "zero-mean" => noise - noise.mean([1, 2, 3], keepdim: true),
+            var other => throw new NoisetteInputException($"--noise {other}: expected plain or zero-mean"),
+        };
     }
 
     private static SamplerOptions Options(LoadedModel model, ISampler sampler, QualityCommand.Options o)
@@ -188,7 +217,7 @@ public static class RunQuality
         public override DenoiserOutput Predict(Tensor x, int t)
         {
             var raw = base.Predict(x, t);
-            var s = raw.X0.abs().flatten(1).quantile(quantile, dim: 1).clamp_min(1).reshape(-1, 1, 1, 1).to(raw.X0.dtype);
+            var s = raw.X0.abs().flatten(1).to(float64).quantile(quantile, dim: 1).clamp_min(1).reshape(-1, 1, 1, 1).to(raw.X0.dtype);
             var x0 = minimum(maximum(raw.X0, -s), s) / s;
             var tt = full(x.shape[0], (long)t, dtype: int64, device: x.device);
             return new DenoiserOutput(x0, Diffusion.EpsFromX0(x, tt, x0), raw.VarValues);
