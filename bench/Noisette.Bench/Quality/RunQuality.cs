@@ -13,7 +13,8 @@ namespace Noisette.Bench.Quality;
 /// <summary>
 /// <c>bench quality --run RUN</c>: samples N images (seeds seed0 … seed0+N−1) of each letter at each checkpoint of a
 /// run, with its EMA weights and the default sampler and steps unless told, and scores them with the
-/// <see cref="QualityJudge"/>, against the training minutes at that step from the run's metrics.jsonl.
+/// <see cref="QualityJudge"/>, against the training minutes at that step and the validation loss the trainer logged
+/// there (both from the run's metrics.jsonl), so that one can see whether the validation loss tracks sample quality.
 /// For experiments, and only here (the library's samplers are untouched): --spacing picks the visited timesteps
 /// (evenly in time, evenly in log-SNR, or quadratic in time, as in the DDIM paper), --x0 how the predicted clean
 /// image is bounded (clip to [−1, 1], the library's default; none; or dynamic:P, Imagen's dynamic thresholding at
@@ -37,9 +38,10 @@ public static class RunQuality
         var trainFolder = o.Get("train") ?? config.Run.DataPath;
         var training = string.IsNullOrEmpty(trainFolder) ? null : QualityCommand.TrainingImages(trainFolder);
         var minutes = TrainingMinutes(run.MetricsPath, config.Training.Batch * config.Training.GradAccumulation);
+        var validation = ValidationLoss(run.MetricsPath);
         string? save = o.Get("save");
         var letters = Letters(config, o.Get("letter"));
-        var rows = new List<(long Step, double? Minutes, double SecondsPerImage, LetterScore Score, IReadOnlyList<LetterScore> PerLetter)>();
+        var rows = new List<(long Step, double? Minutes, double? ValidationLoss, double SecondsPerImage, LetterScore Score, IReadOnlyList<LetterScore> PerLetter)>();
         string setting = "";
         foreach (var step in steps)
         {
@@ -72,7 +74,8 @@ public static class RunQuality
                         $"{step}\t{letter.Name}\t{seeds[i]}\t{noiseMeans[i]:0.00000}\t{gray[i].Average(b => (double)b):0.0}\t{(score.Predicted[i] == LetterClassifier.NotALetter ? "-" : LetterData.Letters[score.Predicted[i]].ToString())}")));
             }
             var overall = scores.Count == 1 ? scores[0] : QualityJudge.Overall(scores);
-            rows.Add((step, minutes.TryGetValue(step, out var m) ? m : null, sampling / (n * letters.Count), overall, scores));
+            rows.Add((step, minutes.TryGetValue(step, out var m) ? m : null, validation.TryGetValue(step, out var v) ? v : null,
+                      sampling / (n * letters.Count), overall, scores));
             Console.Error.WriteLine($"step {step}: accuracy {QualityCommand.F(overall.Accuracy)}, fd {QualityCommand.F(overall.Fd, "0.0")}");
         }
         if (o.Flag("json"))
@@ -80,15 +83,15 @@ public static class RunQuality
             Console.WriteLine(JsonSerializer.Serialize(new
             {
                 run = run.Root, sampler = setting, n, seed0, fd_real = rows[0].Score.FdReal, fd_real_n = rows[0].Score.FdRealN,
-                checkpoints = rows.Select(r => new { step = r.Step, minutes = r.Minutes, seconds_per_image = r.SecondsPerImage, overall = r.Score, letters = r.PerLetter }),
+                checkpoints = rows.Select(r => new { step = r.Step, minutes = r.Minutes, val_loss = r.ValidationLoss, seconds_per_image = r.SecondsPerImage, overall = r.Score, letters = r.PerLetter }),
             }, QualityCommand.JsonOptions));
             return 0;
         }
         Console.WriteLine($"run {run.Root}; {setting}; {n} samples per letter ({string.Join(",", letters.Select(l => l.Name))}), seeds {seed0}–{seed0 + n - 1}");
         Console.WriteLine($"fd_real {QualityCommand.F(rows[0].Score.FdReal, "0.0")} ({rows[0].Score.FdRealN} ceiling reals); precision_real {QualityCommand.F(rows[0].Score.PrecisionReal)}, recall_real {QualityCommand.F(rows[0].Score.RecallReal)}");
         Console.WriteLine(QualityCommand.Table(rows.Select(r => r.Score), s => rows.First(r => r.Score == s).Step.ToString(System.Globalization.CultureInfo.InvariantCulture), "step",
-            s => { var r = rows.First(x => x.Score == s); return $"{(r.Minutes is { } mm ? QualityCommand.F(mm, "0.0") : "?"),7} {QualityCommand.F(r.SecondsPerImage, "0.000"),7} "; },
-            $"{"minutes",7} {"s/image",7} "));
+            s => { var r = rows.First(x => x.Score == s); return $"{(r.Minutes is { } mm ? QualityCommand.F(mm, "0.0") : "?"),7} {(r.ValidationLoss is { } vl ? QualityCommand.F(vl, "0.00000") : "?"),8} {QualityCommand.F(r.SecondsPerImage, "0.000"),7} "; },
+            $"{"minutes",7} {"val_loss",8} {"s/image",7} "));
         return 0;
     }
 
@@ -206,6 +209,21 @@ public static class RunQuality
             seconds += elapsed > 3 * expected + 60 ? expected : elapsed;
             result[step] = seconds / 60;
             lastStep = step; lastTime = time;
+        }
+        return result;
+    }
+
+    /// <summary>The validation loss logged at each checkpoint step of metrics.jsonl (the EMA weights', as the trainer measures it).</summary>
+    public static Dictionary<long, double> ValidationLoss(string metricsPath)
+    {
+        var result = new Dictionary<long, double>();
+        if (!File.Exists(metricsPath)) return result;
+        foreach (var line in File.ReadLines(metricsPath))
+        {
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            using var doc = JsonDocument.Parse(line);
+            if (doc.RootElement.TryGetProperty("step", out var s) && doc.RootElement.TryGetProperty("val_loss", out var v))
+                result[s.GetInt64()] = v.GetDouble();
         }
         return result;
     }
