@@ -12,11 +12,15 @@ using Noisette.Training;
 //   sample — seconds per image of DDIM-50, DPM++-20 and DDPM-1000 (extrapolated from a few calls).
 //   check  — the dataset check on --images N generated 64×64 glyph images: wall seconds and peak RSS (VmHWM).
 //   studio — each studio page's load time in headless chromium (first load, then median and worst of --repeats).
+//   quality-train — trains the quality benchmark's letter classifier (Quality/ClassifierTraining.cs, quality/README.md).
+//   quality — scores a folder of letter samples, or a run's checkpoints, with that classifier (docs/quality.md).
 //
 //   dotnet run -c Release --project bench/Noisette.Bench -- train --preset letters32 --batch 32 --steps 10 --threads 2 --precision bf16
 //   dotnet run -c Release --project bench/Noisette.Bench -- sample --preset letters32 --threads 2 --precision bf16
 //   dotnet run -c Release --project bench/Noisette.Bench -- check --images 10000
 //   dotnet run -c Release --project bench/Noisette.Bench -- studio --repeats 5
+//   dotnet run -c Release --project bench/Noisette.Bench -- quality-train
+//   dotnet run -c Release --project bench/Noisette.Bench -- quality --samples DIR --letter A
 
 Noisette.Runtime.TorchRuntime.PrepareProcess(Noisette.Runtime.Workload.Single);   // before the first tensor, as the CLI does
 var argv = args.ToList();
@@ -47,8 +51,11 @@ try
         case "studio":
             Console.WriteLine(StudioBench.Run(Int("repeats", "5"), threads));
             return 0;
+        case "quality-train":
+        case "quality":
+            return Noisette.Bench.Quality.QualityCommand.Run(command, argv);
         default:
-            Console.Error.WriteLine($"unknown benchmark '{command}'; available: train, sample, check, studio");
+            Console.Error.WriteLine($"unknown benchmark '{command}'; available: train, sample, check, studio, quality-train, quality");
             return 2;
     }
 }
