@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Noisette.Bundles;
 using Noisette.Data;
 using Noisette.IO;
 using Noisette.Pipelines;
@@ -47,7 +48,7 @@ public static class RunQuality
         {
             using var model = LoadedModel.Load(run.Root, step.ToString(System.Globalization.CultureInfo.InvariantCulture), precision: precision);
             var options = Options(model, sampler, o);
-            setting = $"{sampler.Name}, {options.NetworkCalls(sampler, model.Diffusion)} network calls ({o.Get("spacing") ?? "its own spacing"}, x0 {o.Get("x0") ?? "clip"})";
+            setting = $"{sampler.Name}, {options.NetworkCalls(sampler, model.Bundle.Diffusion)} network calls ({o.Get("spacing") ?? "its own spacing"}, x0 {o.Get("x0") ?? "clip"})";
             var scores = new List<LetterScore>();
             var clock = Stopwatch.StartNew();
             double sampling = 0;
@@ -57,16 +58,16 @@ public static class RunQuality
                 var seeds = Enumerable.Range(seed0, n).Select(i => (long)i).ToArray();
                 var noiseMeans = new double[n];
                 clock.Restart();
-                var images = Generation.InBatches(denoiser, seeds, model.AutoBatchSize, (generators, start) =>
+                var images = ImageBatches.InBatches(denoiser, seeds, model.AutoBatchSize, (generators, start) =>
                 {
                     var noise = Noise(generators, model, o.Get("noise"));
                     var means = noise.mean([1, 2, 3]).to(float64).data<double>().ToArray();
                     means.CopyTo(noiseMeans, start);
                     return sampler.Sample(denoiser, noise, options, generators);
-                });
+                }, autoencoder: model.Bundle.Autoencoder);
                 sampling += clock.Elapsed.TotalSeconds;
-                var gray = images.Select(b => ToClassifierSize(b, model.Model.Config.InChannels, model.Model.Config.ImageSize)).ToList();
-                if (save is not null) Save(save, step, letter.Name, images, model.Model.Config.InChannels, model.Model.Config.ImageSize, seed0);
+                var gray = images.Select(b => ToClassifierSize(b, model.Bundle.ImageShape.Channels, model.Bundle.ImageShape.Size)).ToList();
+                if (save is not null) Save(save, step, letter.Name, images, model.Bundle.ImageShape.Channels, model.Bundle.ImageShape.Size, seed0);
                 var score = judge.Score(QualityJudge.LetterIndex(letter.Name), gray, training);
                 scores.Add(score);
                 if (o.Get("per-seed") is { } perSeed)
@@ -124,8 +125,8 @@ public static class RunQuality
     /// </summary>
     private static Tensor Noise(TorchSharp.torch.Generator[] generators, LoadedModel model, string? mode)
     {
-        var cfg = model.Model.Config;
-        var noise = Sampling.Noise.Normal(generators, cfg.InChannels, cfg.ImageSize, model.Device);
+        var shape = model.Bundle.SampleShape;
+        var noise = Sampling.Noise.Normal(generators, shape.Channels, shape.Size, model.Device);
         return mode switch
         {
             null or "plain" => noise,
@@ -136,7 +137,7 @@ public static class RunQuality
 
     private static SamplerOptions Options(LoadedModel model, ISampler sampler, QualityCommand.Options o)
     {
-        var d = model.Diffusion;
+        var d = model.Bundle.Diffusion;
         int count = o.Int("steps", 0) is > 0 and var s ? s : sampler.DefaultSteps(d.T);
         IReadOnlyList<int>? timesteps = o.Get("spacing") switch
         {
@@ -151,14 +152,14 @@ public static class RunQuality
 
     private static Denoiser Denoiser(LoadedModel model, int? label, QualityCommand.Options o)
     {
-        double guidance = label is null ? 1.0 : o.Double("guidance", model.DefaultGuidance);
+        double guidance = label is null ? 1.0 : o.Double("guidance", model.Bundle.DefaultGuidance);
         return o.Get("x0") switch
         {
-            null or "clip" => new Denoiser(model.Model, model.Diffusion) { Label = label, GuidanceScale = guidance },
-            "none" => new Denoiser(model.Model, model.Diffusion) { Label = label, GuidanceScale = guidance, ClipDenoised = false },
+            null or "clip" => new Denoiser(model.Bundle.Network, model.Bundle.Diffusion) { Label = label, GuidanceScale = guidance },
+            "none" => new Denoiser(model.Bundle.Network, model.Bundle.Diffusion) { Label = label, GuidanceScale = guidance, ClipDenoised = false },
             var d when d.StartsWith("dynamic:", StringComparison.Ordinal) &&
                        double.TryParse(d.AsSpan(8), System.Globalization.CultureInfo.InvariantCulture, out var q) && q is > 0 and <= 1 =>
-                new ThresholdingDenoiser(model.Model, model.Diffusion, q) { Label = label, GuidanceScale = guidance, ClipDenoised = false },
+                new ThresholdingDenoiser(model.Bundle.Network, model.Bundle.Diffusion, q) { Label = label, GuidanceScale = guidance, ClipDenoised = false },
             var other => throw new NoisetteInputException($"--x0 {other}: expected clip, none or dynamic:P with 0 < P ≤ 1"),
         };
     }
