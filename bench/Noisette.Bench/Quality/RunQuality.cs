@@ -48,7 +48,7 @@ public static class RunQuality
         {
             using var model = LoadedModel.Load(run.Root, step.ToString(System.Globalization.CultureInfo.InvariantCulture), precision: precision);
             var options = Options(model, sampler, o);
-            setting = $"{sampler.Name}, {options.NetworkCalls(sampler, model.Bundle.Diffusion)} network calls ({o.Get("spacing") ?? "its own spacing"}, x0 {o.Get("x0") ?? "clip"})";
+            setting = $"{sampler.Name}, {options.NetworkCalls(sampler, model.Bundle.Diffusion)} network calls ({o.Get("spacing") ?? "its own spacing"}, x0 {o.Get("x0") ?? "clip"}{(o.Get("noise") is { } nm ? ", noise " + nm : "")})";
             var scores = new List<LetterScore>();
             var clock = Stopwatch.StartNew();
             double sampling = 0;
