@@ -10,15 +10,16 @@ public sealed record RunView(
     string Name, string State, string StateText, bool CanResume, bool CanStop,
     long Step, long? Total, bool UntilStopped, string? Preset, string? Dataset, DateTimeOffset? Created, long? LatestCheckpoint);
 
-public sealed record CheckpointView(long Step, bool Usable, string? Problem, double? Loss, double? ValidationLoss, DateTimeOffset? Saved, string? Grid);
-public sealed record GridView(long Step, string Url, bool HasCheckpoint, double? Loss, double? ValidationLoss);
+public sealed record CheckpointView(long Step, bool Usable, string? Problem, double? Loss, double? ValidationLoss, DateTimeOffset? Saved, string? Grid,
+                                    double? SampleDistance = null);
+public sealed record GridView(long Step, string Url, bool HasCheckpoint, double? Loss, double? ValidationLoss, double? SampleDistance = null);
 public sealed record MetricPoint(long Step, double? Loss, double? ValidationLoss, double? ImagesPerSecond);
 
 public sealed record RunDetail(
     RunView Run, JobView? Job, IReadOnlyDictionary<string, string> Settings, IReadOnlyList<CheckpointView> Checkpoints,
     IReadOnlyList<GridView> Grids, IReadOnlyList<MetricPoint> Metrics, long? BestStep, string? Hint, IReadOnlyList<string> LogTail,
     IReadOnlyList<string>? ClassNames = null, int? ImageSize = null, bool Gray = false, string? Resize = null,
-    int? UnnamedClasses = null, bool NullClass = false);
+    int? UnnamedClasses = null, bool NullClass = false, string? BestBy = null);
 
 /// <summary>
 /// Reads run folders for the pages: every folder under workspace/runs/ with its state — training, queued, finished,
@@ -117,17 +118,17 @@ public sealed class RunCatalog(Workspace workspace, TrainingQueue queue, Dataset
                 if (long.TryParse(Path.GetFileNameWithoutExtension(f)["step-".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var s))
                 {
                     byStep.TryGetValue(s, out var c);
-                    grids.Add(new GridView(s, GridUrl(name, s), c?.Usable == true, c?.Loss, c?.ValidationLoss));
+                    grids.Add(new GridView(s, GridUrl(name, s), c?.Usable == true, c?.Loss, c?.ValidationLoss, c?.SampleDistance));
                 }
         grids.Sort((a, b) => a.Step.CompareTo(b.Step));
-        var withVal = checkpoints.Where(c => c.Usable && c.ValidationLoss is not null).ToList();
-        long? best = withVal.Count == 0 ? null : withVal.MinBy(c => c.ValidationLoss)!.Step;
-        return new RunDetail(view, queue.Find(name), settings, checkpoints, grids, Metrics(run), best, Hint(run), LogTail(run, 12),
+        var bestView = Checkpoint.BestOf(checkpoints.Where(c => c.Usable), c => c.Step, c => c.SampleDistance, c => c.ValidationLoss);
+        string? bestBy = bestView is null ? null : bestView.SampleDistance is { } d && double.IsFinite(d) ? "sample distance" : "validation loss";
+        return new RunDetail(view, queue.Find(name), settings, checkpoints, grids, Metrics(run), bestView?.Step, Hint(run), LogTail(run, 12),
             config?.Training.ClassNames, config?.Training.Model.ImageSize, config?.Training.Model.InChannels == 1,
             config?.Training.Data.Resize == Noisette.Data.ResizeMode.Pad ? "pad" : config is null ? null : "crop",
             // An import's classes (OpenAI's ImageNet models) have indices but no names.
             config is { Training: { ClassNames: null, Model.NumClasses: > 0 } } ? config.Training.Model.NumClasses : null,
-            config?.Training.Model.NullClass == true);
+            config?.Training.Model.NullClass == true, bestBy);
     }
 
 
@@ -176,7 +177,7 @@ public sealed class RunCatalog(Workspace workspace, TrainingQueue queue, Dataset
                 if (!info.Exists) { problem = $"{file} is missing"; break; }
                 if (info.Length != expected.Size) { problem = $"{file} has {info.Length} bytes, {expected.Size} were written"; break; }
             }
-            view = new CheckpointView(step, problem is null, problem, state.Loss, state.ValidationLoss, state.Saved, grid);
+            view = new CheckpointView(step, problem is null, problem, state.Loss, state.ValidationLoss, state.Saved, grid, state.SampleDistance);
         }
         catch (Exception e) when (e is NoisetteInputException or IOException or UnauthorizedAccessException or JsonException)
         {

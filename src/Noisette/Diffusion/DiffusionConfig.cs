@@ -28,6 +28,12 @@ public sealed record DiffusionConfig
     public Prediction Prediction { get; init; } = Prediction.Epsilon;
     /// <summary>Min-SNR-γ loss weighting (Hang et al.); 0 turns it off (plain MSE).</summary>
     public double MinSnrGamma { get; init; } = 0;
+    /// <summary>
+    /// Offset noise (Guttenberg 2023): the training noise gets, per image and channel, one extra normal value times
+    /// this, added to every pixel. It teaches the network to move an image's overall brightness, which the linear
+    /// schedule's last steps otherwise leave to the mean of the sampler's first noise. 0 turns it off.
+    /// </summary>
+    public double OffsetNoise { get; init; } = 0;
     /// <summary>Whether the model also outputs a variance interpolation (improved DDPM); set from the model.</summary>
     public bool LearnSigma { get; init; } = false;
 
@@ -35,5 +41,6 @@ public sealed record DiffusionConfig
     {
         if (Timesteps is < 2 or > 100_000) throw new NoisetteInputException($"diffusion config: timesteps must be 2..100000, got {Timesteps}");
         if (MinSnrGamma < 0) throw new NoisetteInputException($"diffusion config: min_snr_gamma must be ≥ 0, got {MinSnrGamma}");
+        if (OffsetNoise is < 0 or > 1) throw new NoisetteInputException($"diffusion config: offset_noise must be from 0 to 1, got {OffsetNoise}");
     }
 }

@@ -115,6 +115,19 @@ public sealed class GaussianDiffusion
     public Tensor QSample(Tensor x0, Tensor t, Tensor noise) =>
         SqrtAlphaBar(t, x0) * x0 + SqrtOneMinusAlphaBar(t, x0) * noise;
 
+    /// <summary>
+    /// The noise of a training step for images of this shape: standard normal, plus <see cref="DiffusionConfig.OffsetNoise"/>
+    /// times one normal value per image and channel when that is set (drawn after the first, so a run without it
+    /// draws exactly what it always drew).
+    /// </summary>
+    public Tensor TrainingNoise(long[] shape, Device device, Generator? generator)
+    {
+        var noise = randn(shape, dtype: float32, device: device, generator: generator);
+        if (Config.OffsetNoise <= 0) return noise;
+        var offset = randn([shape[0], shape[1], 1, 1], dtype: float32, device: device, generator: generator);
+        return noise + offset * Config.OffsetNoise;
+    }
+
     /// <summary>What the network should output for this x₀, noise and t.</summary>
     public Tensor Target(Tensor x0, Tensor noise, Tensor t) => Config.Prediction switch
     {

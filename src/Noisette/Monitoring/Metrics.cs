@@ -3,9 +3,13 @@ using System.Text.Json;
 
 namespace Noisette.Monitoring;
 
-/// <summary>One line of RUN/metrics.jsonl: a training log line (loss, lr, speed) or a validation line (val_*).</summary>
+/// <summary>One line of RUN/metrics.jsonl: a training log line (loss, lr, speed), a validation line (val_*) or a sample distance line.</summary>
 public sealed record MetricsRecord(long Step, double? Loss, double? LearningRate, double? ImagesPerSecond,
-                                   double? ValLoss, double? ValLow, double? ValMid, double? ValHigh);
+                                   double? ValLoss, double? ValLow, double? ValMid, double? ValHigh)
+{
+    /// <summary>The checkpoint's sample distance (Evaluation.SampleDistance), on its own line.</summary>
+    public double? SampleDistance { get; init; }
+}
 
 /// <summary>Reading and writing RUN/metrics.jsonl.</summary>
 public static class Metrics
@@ -20,6 +24,9 @@ public static class Metrics
         return string.Create(CultureInfo.InvariantCulture,
             $"{{\"step\":{step},\"val_loss\":{v.Loss:R},\"val_low\":{Num(v.LowNoise)},\"val_mid\":{Num(v.MidNoise)},\"val_high\":{Num(v.HighNoise)},\"val_images\":{v.Images}{byClass},\"time\":\"{DateTimeOffset.UtcNow:O}\"}}");
     }
+
+    public static string SampleDistanceLine(long step, double distance, int samples) => string.Create(CultureInfo.InvariantCulture,
+        $"{{\"step\":{step},\"sample_distance\":{Num(distance)},\"distance_samples\":{samples},\"time\":\"{DateTimeOffset.UtcNow:O}\"}}");
 
     private static string Num(double d) => double.IsFinite(d) ? d.ToString("R", CultureInfo.InvariantCulture) : "null";
 
@@ -37,7 +44,8 @@ public static class Metrics
                 var r = doc.RootElement;
                 double? D(string name) => r.TryGetProperty(name, out var e) && e.ValueKind == JsonValueKind.Number ? e.GetDouble() : null;
                 if (!r.TryGetProperty("step", out var step)) continue;
-                list.Add(new MetricsRecord(step.GetInt64(), D("loss"), D("lr"), D("images_per_s"), D("val_loss"), D("val_low"), D("val_mid"), D("val_high")));
+                list.Add(new MetricsRecord(step.GetInt64(), D("loss"), D("lr"), D("images_per_s"), D("val_loss"), D("val_low"), D("val_mid"), D("val_high"))
+                         { SampleDistance = D("sample_distance") });
             }
             catch (JsonException) { }
         }

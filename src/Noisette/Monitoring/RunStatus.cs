@@ -21,6 +21,8 @@ public sealed record RunStatusReport
     public long? LatestCheckpoint { get; init; }
     public long? BestStep { get; init; }
     public double? BestValidationLoss { get; init; }
+    /// <summary>The best checkpoint's sample distance, when "best" was chosen by it.</summary>
+    public double? BestSampleDistance { get; init; }
     public double? LastLoss { get; init; }
     public double? ImagesPerSecond { get; init; }
     public required StatusHint Hint { get; init; }
@@ -79,6 +81,7 @@ public static class RunStatus
             LatestCheckpoint = steps.Count > 0 ? steps[^1] : null,
             BestStep = best?.Step,
             BestValidationLoss = best?.ValidationLoss,
+            BestSampleDistance = best?.SampleDistance,
             LastLoss = lastTrain?.Loss,
             ImagesPerSecond = lastTrain?.ImagesPerSecond,
             Hint = Hint(val),
@@ -103,6 +106,15 @@ public static class RunStatus
         catch (Exception e) when (e is System.Text.Json.JsonException or IOException) { return null; }
     }
 
+    private static string BestText(RunStatusReport r, CultureInfo ci)
+    {
+        if (r.BestStep is not { } b) return "n/a (no sample distance or validation loss yet)";
+        var measures = new List<string>();
+        if (r.BestSampleDistance is { } d) measures.Add($"sample distance {d.ToString("F2", ci)}, the lowest");
+        if (r.BestValidationLoss is { } v) measures.Add($"validation loss {v.ToString("F5", ci)}");
+        return $"step {b}" + (measures.Count > 0 ? $" ({string.Join("; ", measures)})" : "");
+    }
+
     public static string Describe(RunStatusReport r)
     {
         var ci = CultureInfo.InvariantCulture;
@@ -112,7 +124,7 @@ public static class RunStatus
             $"progress:   step {r.Step} of {r.TotalSteps} ({100.0 * r.Step / Math.Max(1, r.TotalSteps):F0}%)" + (r.ImagesPerSecond is { } ips ? $", {ips.ToString("F0", ci)} images/s" : ""),
             $"loss:       {(r.LastLoss is { } l ? l.ToString("F5", ci) : "n/a")} (training, last logged)",
             $"checkpoints: {(r.Checkpoints.Count == 0 ? "none yet" : string.Join(", ", r.Checkpoints))}",
-            $"best:       {(r.BestStep is { } b ? $"step {b} (validation loss {r.BestValidationLoss!.Value.ToString("F5", ci)})" : "n/a (no validation loss yet)")}",
+            $"best:       {BestText(r, ci)}",
             $"hint:       {r.Hint.Text}",
         };
         foreach (var (step, e) in r.Evaluations.OrderBy(kv => kv.Key))

@@ -19,6 +19,8 @@ public sealed record CheckpointState
     /// <summary>Mean training loss over the last logging window.</summary>
     public double? Loss { get; init; }
     public double? ValidationLoss { get; init; }
+    /// <summary>The sample distance of the EMA weights' samples to the training pictures (Evaluation.SampleDistance), where measured.</summary>
+    public double? SampleDistance { get; init; }
     /// <summary>Validation loss at low, mid and high noise (thirds of the timestep range).</summary>
     public double[]? ValidationByNoise { get; init; }
     /// <summary>fp16 runs only: the dynamic loss scale and the good steps since it last changed.</summary>
@@ -145,7 +147,7 @@ public static class Checkpoint
         if (!r.Exists) throw new NoisetteInputException($"{full} is neither a run folder (no config.json) nor a checkpoint folder (no {StateFile})");
         if (which == "best")
         {
-            var best = Best(r) ?? throw new NoisetteInputException($"run {full} has no checkpoint with a validation loss; choose the latest checkpoint or a step number");
+            var best = Best(r) ?? throw new NoisetteInputException($"run {full} has no checkpoint with a sample distance or a validation loss; choose the latest checkpoint or a step number");
             var bestDir = r.CheckpointDir(best.Step);
             return (bestDir, Verify(bestDir), r);
         }
@@ -162,21 +164,38 @@ public static class Checkpoint
         return (dir, Verify(dir), r);
     }
 
-    /// <summary>The existing checkpoint with the lowest validation loss (from its state.json), or null.</summary>
+    /// <summary>
+    /// The best existing checkpoint, or null: the one with the lowest sample distance when any checkpoint has one
+    /// (the measure that follows sample quality: docs/quality.md), else the one with the lowest validation loss
+    /// (runs trained before sample distances, or with distance_samples = 0).
+    /// </summary>
     public static CheckpointState? Best(RunFolder run)
     {
-        CheckpointState? best = null;
+        var states = new List<CheckpointState>();
         foreach (var step in run.CheckpointSteps())
         {
-            try
-            {
-                var s = Json.Read<CheckpointState>(Path.Combine(run.CheckpointDir(step), StateFile));
-                if (s.ValidationLoss is { } v && double.IsFinite(v) && (best is null || v < best.ValidationLoss)) best = s;
-            }
+            try { states.Add(Json.Read<CheckpointState>(Path.Combine(run.CheckpointDir(step), StateFile))); }
             catch (NoisetteInputException) { /* damaged: not a candidate */ }
         }
-        return best;
+        return BestOf(states, s => s.Step, s => s.SampleDistance, s => s.ValidationLoss);
     }
+
+    /// <summary>
+    /// <see cref="Best"/>'s rule over any view of checkpoints: the lowest sample distance among those that have one,
+    /// else the lowest validation loss; the earlier step on a tie; null when none has either.
+    /// </summary>
+    public static T? BestOf<T>(IEnumerable<T> checkpoints, Func<T, long> step, Func<T, double?> sampleDistance, Func<T, double?> validationLoss)
+        where T : class
+    {
+        var list = checkpoints as IReadOnlyCollection<T> ?? checkpoints.ToList();
+        return Lowest(sampleDistance) ?? Lowest(validationLoss);
+        T? Lowest(Func<T, double?> measure) =>
+            list.Where(c => measure(c) is { } v && double.IsFinite(v)).OrderBy(c => measure(c)!.Value).ThenBy(step).FirstOrDefault();
+    }
+
+    /// <summary>How <see cref="Best"/> chose: "sample distance" or "validation loss".</summary>
+    public static string BestMeasure(CheckpointState best) => best.SampleDistance is { } d && double.IsFinite(d) ? "sample distance" : "validation loss";
+
 
     /// <summary>Deletes the oldest finished checkpoints so that at most <paramref name="keep"/> remain.</summary>
     public static void Prune(RunFolder run, int keep, IReadOnlySet<long>? protect = null)

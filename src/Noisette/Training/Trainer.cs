@@ -218,7 +218,7 @@ public sealed class Trainer : IDisposable
                 // k micro-batches of B images computes the same update as one batch of k·B (up to rounding).
                 int images = cfg.ImagesPerStep;
                 var tAll = randint(0, Diffusion.T, [images], dtype: int64, device: Device, generator: stepRandom);
-                var noiseAll = randn([images, train.Channels, train.ImageSize, train.ImageSize], dtype: float32, device: Device, generator: stepRandom);
+                var noiseAll = Diffusion.TrainingNoise([images, train.Channels, train.ImageSize, train.ImageSize], Device, stepRandom);
                 for (int micro = 0; micro < cfg.GradAccumulation; micro++)
                 {
                     using var batch = loader.Next();
@@ -320,6 +320,17 @@ public sealed class Trainer : IDisposable
                 for (int c = 0; c < val.ByClass.Length; c++)
                     if (double.IsFinite(val.ByClass[c])) board.AddScalar($"validation/class/{Config.ClassNames[c]}", val.ByClass[c], Step);
         }
+        var averaged = AveragedBundle();
+        IReadOnlyList<byte[]>? samples = null;
+        double? distance = null;
+        if (Config.DistanceSamples > 0 && train.Count >= SampleDistance.MinPictures)
+        {
+            samples = CheckpointGrid.Sample(averaged, Config, Config.DistanceSamples);
+            distance = (sampleDistance ??= SampleDistance.To(train)).Of(samples);
+            Network.train();
+            Run.AppendMetrics(Metrics.SampleDistanceLine(Step, distance.Value, samples.Count));
+            board.AddScalar("samples/distance", distance.Value, Step);
+        }
         var state = new CheckpointState
         {
             Step = Step,
@@ -331,6 +342,7 @@ public sealed class Trainer : IDisposable
             Loss = lastLoss,
             ValidationLoss = val?.Loss,
             ValidationByNoise = val is null ? null : [val.LowNoise, val.MidNoise, val.HighNoise],
+            SampleDistance = distance,
             LossScale = lossScaler?.Scale,
             LossScaleGoodSteps = lossScaler?.GoodSteps,
         };
@@ -339,17 +351,18 @@ public sealed class Trainer : IDisposable
         var best = Checkpoint.Best(Run);
         Checkpoint.Prune(Run, Config.KeepCheckpoints, best is null ? null : new HashSet<long> { best.Step });
         Run.Log($"checkpoint {RunFolder.StepName(Step)} (loss {lastLoss?.ToString("F5", CultureInfo.InvariantCulture) ?? "n/a"}" +
-                (val is null ? ")" : $", validation {val.Loss.ToString("F5", CultureInfo.InvariantCulture)})"));
+                (val is null ? "" : $", validation {val.Loss.ToString("F5", CultureInfo.InvariantCulture)}") +
+                (distance is null ? ")" : $", sample distance {distance.Value.ToString("F2", CultureInfo.InvariantCulture)})"));
         string? grid = null;
         if (Config.SampleCount > 0)
         {
             grid = Run.SampleGridPath(Step);
-            var image = CheckpointGrid.Write(AveragedBundle(), Config, grid, Step);
+            var image = CheckpointGrid.Write(averaged, Config, grid, Step, samples);
             Network.train();
             board.AddPng("samples", PngWriter.Encode(image), image.Width, image.Height, image.Channels, Step);
         }
         AtomicFile.WriteAllBytes(Run.LossPlotPath, LossChart.Render(Metrics.Read(Run.MetricsPath)));
-        return Report(lastLoss ?? double.NaN, lr, ips) with { CheckpointDir = Run.CheckpointDir(Step), SampleGrid = grid, ValidationLoss = val?.Loss };
+        return Report(lastLoss ?? double.NaN, lr, ips) with { CheckpointDir = Run.CheckpointDir(Step), SampleGrid = grid, ValidationLoss = val?.Loss, SampleDistance = distance };
     }
 
     /// <summary>
@@ -370,6 +383,9 @@ public sealed class Trainer : IDisposable
     }
 
     private RunLock? heldLock;
+
+    /// <summary>The training pictures' statistics for the sample distance, computed at the first checkpoint that needs them.</summary>
+    private SampleDistance? sampleDistance;
     private readonly Generator stepRandom;
 
     public void Dispose()
@@ -381,6 +397,7 @@ public sealed class Trainer : IDisposable
         Model.Dispose();
         parameters.Dispose();
         stepRandom.Dispose();
+        sampleDistance?.Dispose();
         heldLock?.Dispose();
     }
 }

@@ -15,6 +15,8 @@ public sealed record TrainingProgress
     public string? SampleGrid { get; init; }
     /// <summary>Validation loss of the checkpoint announced by this report, when there is a validation split.</summary>
     public double? ValidationLoss { get; init; }
+    /// <summary>Sample distance of the checkpoint announced by this report, when measured (<see cref="Runs.TrainingConfig.DistanceSamples"/>).</summary>
+    public double? SampleDistance { get; init; }
     public string? Message { get; init; }
 }
 

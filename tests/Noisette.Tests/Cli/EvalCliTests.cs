@@ -85,7 +85,8 @@ public class EvalCliTests
         (code, stdout, stderr) = Run("status", run);
         Assert.True(code == 0, stderr);
         Assert.Contains("progress:   step 2 of 2 (100%)", stdout);
-        Assert.Contains("best:       step 2 (validation loss ", stdout);
+        // The best checkpoint goes by the sample distance the trainer measured there, with the validation loss beside it.
+        Assert.Matches(@"best:       step 2 \(sample distance \d+\.\d\d, the lowest; validation loss \d\.\d{5}\)", stdout);
         Assert.Contains("hint:       too early to tell", stdout);
         Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"evaluated:  step 2: {bpd:F4} bits/dim FID {fid:F2} KID {kid:F5}"), stdout);
@@ -98,6 +99,7 @@ public class EvalCliTests
             Assert.Equal(2, r.GetProperty("total_steps").GetInt64());
             Assert.Equal(2, r.GetProperty("best_step").GetInt64());
             Assert.True(r.GetProperty("best_validation_loss").GetDouble() > 0);
+            Assert.True(r.GetProperty("best_sample_distance").GetDouble() > 0);
             Assert.Equal("too_early", r.GetProperty("hint").GetProperty("kind").GetString());
             var e = r.GetProperty("evaluations").GetProperty("2");
             Assert.Equal(bpd, e.GetProperty("bits_per_dim").GetDouble());

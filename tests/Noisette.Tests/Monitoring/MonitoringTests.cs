@@ -1,3 +1,4 @@
+using Noisette.Data;
 using Noisette.Evaluation;
 using Noisette.IO;
 using Noisette.Models;
@@ -85,6 +86,56 @@ public class MonitoringTests
         var image = scalars.First(s => s.v.Tag == "samples").v.Image;
         using var decoded = SkiaSharp.SKBitmap.Decode(image.EncodedImageString.ToByteArray());
         Assert.Equal(image.Width, decoded.Width);
+    }
+
+    [Fact]
+    public void CheckpointsMeasureTheirSampleDistanceAndBestFollowsIt()
+    {
+        var train = TestData.Bars(16);
+        var val = TestData.Bars(4, seed: 9);
+        using var dir = new TempFolder();
+        var run = new RunFolder(dir.Path);
+        var cfg = TestData.TinyConfig(6, 2) with { SampleCount = 4, SampleSteps = 2, DistanceSamples = 8, KeepCheckpoints = 5 };
+        using (var t = Trainer.Start(cfg, run, train, TestData.Info(), validation: val))
+            t.Train(CancellationToken.None);
+
+        var states = run.CheckpointSteps().Select(s => Json.Read<CheckpointState>(Path.Combine(run.CheckpointDir(s), Checkpoint.StateFile))).ToList();
+        Assert.Equal(3, states.Count);
+        Assert.All(states, s => Assert.True(s.SampleDistance is > 0 && double.IsFinite(s.SampleDistance.Value)));
+        Assert.All(states, s => Assert.NotNull(s.ValidationLoss));
+        var best = Checkpoint.Best(run)!;
+        Assert.Equal(states.MinBy(s => s.SampleDistance)!.Step, best.Step);
+        Assert.Equal("sample distance", Checkpoint.BestMeasure(best));
+
+        // The distance is the final checkpoint's EMA samples (the grid's sampler and seeds) against the training pictures.
+        using (var model = Noisette.Pipelines.LoadedModel.Load(dir.Path, "6"))
+        {
+            var samples = CheckpointGrid.Sample(model.Bundle, cfg, 8);
+            using var distance = SampleDistance.To(train);
+            Assert.Equal(states.Single(s => s.Step == 6).SampleDistance!.Value, distance.Of(samples), 9);
+            // The grid is the first of those samples.
+            var expected = ImageGrid.Compose(samples.Take(4).Select(b => new PlanarImage(1, 32, 32, b)).ToList());
+            using var grid = SkiaSharp.SKBitmap.Decode(run.SampleGridPath(6));
+            Assert.Equal((expected.Width, expected.Height), (grid.Width, grid.Height));
+            for (int y = 0; y < grid.Height; y++)
+                for (int x = 0; x < grid.Width; x++)
+                    Assert.Equal(expected.Pixels[y * grid.Width + x], grid.GetPixel(x, y).Red);
+        }
+
+        var records = Metrics.Read(run.MetricsPath).Where(r => r.SampleDistance is not null).ToList();
+        Assert.Equal(new long[] { 2, 4, 6 }, records.Select(r => r.Step));
+        Assert.Equal(states.Select(s => s.SampleDistance), records.Select(r => r.SampleDistance));
+        var status = RunStatus.Read(run);
+        Assert.Equal(best.Step, status.BestStep);
+        Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"best:       step {best.Step} (sample distance {best.SampleDistance!.Value:F2}, the lowest; validation loss {best.ValidationLoss!.Value:F5})"),
+            RunStatus.Describe(status));
+        var (resolved, _, _) = Checkpoint.Resolve(dir.Path, "best");
+        Assert.Equal(run.CheckpointDir(best.Step), resolved);
+
+        var scalars = Directory.GetFiles(run.TensorBoardDir).SelectMany(ReadRecords).Select(Tensorboard.Event.Parser.ParseFrom)
+            .Where(e => e.Summary is not null).SelectMany(e => e.Summary.Value.Select(v => (e.Step, v))).ToList();
+        Assert.Equal(records.Select(r => (float)r.SampleDistance!.Value), scalars.Where(s => s.v.Tag == "samples/distance").Select(s => s.v.SimpleValue));
     }
 
     /// <summary>

@@ -293,6 +293,10 @@ public class StudioApiTests
             var grid = detail.GetProperty("grids")[0].GetProperty("url").GetString()!;
             Assert.Equal("image/png", (await c.GetAsync(grid, Ct)).Content.Headers.ContentType?.MediaType);
             Assert.NotEmpty(detail.GetProperty("metrics").EnumerateArray());
+            // The one checkpoint measured its sample distance, and "best" goes by it.
+            Assert.True(detail.GetProperty("checkpoints")[0].GetProperty("sampleDistance").GetDouble() > 0);
+            Assert.Equal(2, detail.GetProperty("bestStep").GetInt64());
+            Assert.Equal("sample distance", detail.GetProperty("bestBy").GetString());
         }
         Assert.Equal(HttpStatusCode.Conflict, (await c.PostAsync("/api/runs/first/stop", StudioTestData.Form(), Ct)).StatusCode);
         var resume = await c.PostAsync("/api/runs/first/resume", StudioTestData.Form(), Ct);

@@ -96,6 +96,8 @@ public class StudioBrowserTests
         // A route change puts the keyboard on the new page's heading.
         await Assertions.Expect(page.Locator("#main h1")).ToBeFocusedAsync();
         await Assertions.Expect(page.Locator("ol.timeline img")).ToHaveCountAsync(2);
+        await Assertions.Expect(page.Locator("#main")).ToContainTextAsync("The best, by sample distance, is marked.");
+        await Assertions.Expect(page.Locator("ol.timeline .best")).ToHaveCountAsync(1);
         await Shot("timeline");
         await page.GetByRole(AriaRole.Link, new() { Name = "Generate from the checkpoint of step 60" }).ClickAsync();
         await Assertions.Expect(page.GetByLabel("Checkpoint")).ToHaveValueAsync("60");

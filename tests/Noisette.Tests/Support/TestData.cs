@@ -32,6 +32,7 @@ internal static class TestData
         CheckpointEvery = checkpointEvery,
         LogEvery = 1,
         SampleCount = 0,
+        DistanceSamples = 0,
         WarmupSteps = 2,
         LearningRate = 1e-3,
         Threads = 1,

@@ -10,9 +10,9 @@ export default async function TimelinePage(main, [name], _, { on }) {
     main.innerHTML = `
   <h1>Checkpoint timeline: ${esc(name)}</h1>
   <p class="hint">The sample grid of every checkpoint, side by side, all from the same seed: watch the pictures form. Choose one to generate from it.
-    ${d.bestStep != null ? `The best by validation loss is marked.` : `Validation loss is not measured for this run, so no checkpoint is marked best.`}</p>
+    ${d.bestStep != null ? `The best, by ${esc(d.bestBy)}, is marked.` : `Neither the sample distance nor the validation loss is measured for this run, so no checkpoint is marked best.`}</p>
   <section><ol class="timeline" id="timeline">${d.grids.length ? d.grids.map(g => {
-    const caption = `<span>step ${g.step}</span><span class="hint">loss ${fmtNum(g.loss)}${g.validationLoss != null ? ` · validation ${fmtNum(g.validationLoss)}` : ""}</span>${d.bestStep === g.step ? `<span class="best">best</span>` : ""}`;
+    const caption = `<span>step ${g.step}</span><span class="hint">loss ${fmtNum(g.loss)}${g.validationLoss != null ? ` · validation ${fmtNum(g.validationLoss)}` : ""}${g.sampleDistance != null ? ` · distance ${fmtNum(g.sampleDistance)}` : ""}</span>${d.bestStep === g.step ? `<span class="best">best</span>` : ""}`;
     return `<li>${g.hasCheckpoint
       ? `<a href="#/generate/${enc(name)}?step=${g.step}" aria-label="Generate from the checkpoint of step ${g.step}"><img src="${esc(g.url)}" alt="Sample grid at step ${g.step}">${caption}</a>`
       : `<div class="gone"><img src="${esc(g.url)}" alt="Sample grid at step ${g.step}">${caption}<span class="hint">checkpoint removed; grid only</span></div>`}</li>`;
