@@ -107,4 +107,28 @@ public class DiffusionTests
         var off = new GaussianDiffusion(new DiffusionConfig());
         Assert.All(off.LossWeights(t, zeros(1)).data<float>().ToArray(), x => Assert.Equal(1f, x));
     }
+
+    [Fact]
+    public void OffsetNoiseAddsOneValuePerImageAndChannelAndLeavesPlainNoiseAsItWas()
+    {
+        using var scope = NewDisposeScope();
+        long[] shape = [400, 2, 16, 16];
+        Tensor Draw(double offset)
+        {
+            using var g = new Generator(7);
+            return new GaussianDiffusion(new DiffusionConfig { OffsetNoise = offset }).TrainingNoise(shape, CPU, g);
+        }
+        using (var g = new Generator(7))
+            Assert.True(Draw(0).eq(randn(shape, generator: g)).all().item<bool>());   // runs without it draw what they always drew
+        var plain = Draw(0);
+        var withOffset = Draw(0.5);
+        // The difference is constant over each picture's pixels: one value per image and channel, 0.5 × N(0, 1).
+        var diff = withOffset - plain;
+        Assert.True(diff.std([2, 3]).max().item<float>() < 1e-5f);
+        var perImage = diff.mean([2, 3]);
+        Assert.InRange(perImage.std().item<float>(), 0.45f, 0.55f);
+        Assert.InRange(perImage.mean().item<float>(), -0.06f, 0.06f);
+        Assert.Throws<NoisetteInputException>(() => new GaussianDiffusion(new DiffusionConfig { OffsetNoise = -0.1 }));
+        Assert.Throws<NoisetteInputException>(() => new GaussianDiffusion(new DiffusionConfig { OffsetNoise = 1.5 }));
+    }
 }
