@@ -43,6 +43,7 @@ public static class Endpoints
             workspace = ws.Root,
             presets = StudioPresets.All(runs.MeasuredSpeeds()),
             samplers = Samplers.Names,
+            defaultSampler = Samplers.Default,
             untilStopped = TrainingQueue.UntilStopped,
             cores = Environment.ProcessorCount,
             queue = queue.Snapshot(),
@@ -465,7 +466,7 @@ public static class Endpoints
             var checkpoint = f.Optional("checkpoint") ?? "latest";
             if (checkpoint != "latest" && !long.TryParse(checkpoint, NumberStyles.None, CultureInfo.InvariantCulture, out _))
                 throw StudioError.BadField("checkpoint", $"must be 'latest' or a step number, got '{checkpoint}'");
-            var sampler = f.Choice("sampler", Samplers.Names, "ddim");
+            var sampler = f.Choice("sampler", Samplers.Names, Samplers.Default);
             var steps = f.Int("steps", 0, 1000, 0);
             var eta = f.OptionalDouble("eta", 0, 1, minInclusive: true) ?? 0;
             var seed = f.OptionalLong("seed", 0, long.MaxValue / 2) ?? 0;

@@ -16,7 +16,7 @@ public static class SampleCommand
             Description = $"Sampler: {string.Join(", ", Samplers.Names)} (dpm++ = DPM-Solver++(2M), also called dpmpp-2m)",
             DefaultValueFactory = _ => Samplers.Default,
         };
-        var steps = new Option<int>("--steps") { Description = "Network calls per image (default: 20 for dpm++, 50 for ddim, 1000 for ddpm)" };
+        var steps = new Option<int>("--steps") { Description = "Network calls per image (default: 20 for euler-a and dpm++, 50 for ddim, 1000 for ddpm)" };
         var eta = new Option<double>("--eta") { Description = "DDIM η: 0 deterministic, 1 ancestral (ddim only)" };
         var seed = new Option<long>("--seed") { Description = "Seed of the first image; image i uses seed + i" };
         var seeds = new Option<string?>("--seeds") { Description = "Explicit seeds, e.g. 10-25 or 1,5,9 (instead of --seed/--n); writes a contact sheet too" };

@@ -54,7 +54,7 @@ public sealed record TrainingConfig
     /// errors of a model early in training: the deterministic samplers (DDIM, DPM-Solver++) keep them as speckled
     /// backgrounds that later checkpoints lose, so grids of early checkpoints would look worse than the model is.
     /// </summary>
-    public string SampleSampler { get; init; } = "euler-a";
+    public string SampleSampler { get; init; } = Sampling.Samplers.Default;
     /// <summary>
     /// Sampler steps of the grids (and of the sample distance). Euler ancestral at 20 steps scored as well as at 50
     /// on the letters benchmark (docs/quality.md), in 40% of the time.

@@ -7,15 +7,17 @@ namespace Noisette.Sampling;
 /// σ_t = √((1−ᾱ_t)/ᾱ_t), where x_t/√ᾱ_t = x₀ + σ_t ε. From σ to the next level σ', the step adds fresh noise of
 /// σ↑ = √(σ'²(σ²−σ'²)/σ²) and takes an Euler step of the probability-flow ODE down to σ↓ = √(σ'²−σ↑²):
 /// x' = x + (σ↓ − σ)·(x − x̂₀)/σ + σ↑ z. Every step injects noise (there is no η). It is first order: on the
-/// analytic test (Gaussian data, exact denoiser) its samples are 15% too narrow at 30 steps and within 5% at 100,
-/// so DPM-Solver++ (second order) remains the default; this one is here for those who know it from other tools.
+/// analytic test (Gaussian data, exact denoiser) its samples are 15% too narrow at 30 steps and within 5% at 100.
+/// Yet it is the default, at 20 steps: on trained models the fresh noise of every step washes out the network's own
+/// errors, which the deterministic samplers carry to the end. On the letters benchmark (docs/quality.md) it beat
+/// DPM-Solver++ 20, DDIM 50 and even DDPM with all 1,000 steps, and 20 steps scored as well as 50.
 /// Any subset of timesteps works; by default they are spaced evenly in log-SNR, as DPM-Solver++ spaces them.
 /// </summary>
 public sealed class EulerAncestralSampler : ISampler
 {
     public string Name => "euler-a";
 
-    public int DefaultSteps(int T) => 50;
+    public int DefaultSteps(int T) => 20;
 
     public int[] Timesteps(Diffusion.GaussianDiffusion diffusion, int count) => Sampling.Timesteps.UniformLogSnr(diffusion, count);
 

@@ -50,7 +50,10 @@ public class CliTests
         var folder = new RunFolder(run);
         Assert.Equal(new long[] { 2, 4 }, folder.CheckpointSteps());
         Assert.True(File.Exists(folder.SampleGridPath(4)));
-        Assert.Equal(2, File.ReadAllLines(folder.MetricsPath).Length);   // logged at each checkpoint (log_every is 10)
+        var metrics = Noisette.Monitoring.Metrics.Read(folder.MetricsPath);
+        Assert.Equal([2L, 4L], metrics.Where(m => m.Loss is not null).Select(m => m.Step));             // logged at each checkpoint (log_every is 10)
+        Assert.Equal([2L, 4L], metrics.Where(m => m.SampleDistance is not null).Select(m => m.Step));   // and each checkpoint's sample distance
+        Assert.Equal(4, File.ReadAllLines(folder.MetricsPath).Length);
         Assert.Contains("notes.png", File.ReadAllText(folder.LogPath));
         Assert.Equal(before, TreeHash(data.Path));                     // the data folder is untouched
 

@@ -90,7 +90,8 @@ public sealed class OlderRunTests : IDisposable
         // noisette edit pixel-v0 --image A32-dejavuserif-italic.png --strength 0.6 --seed 2 --batch 1
         var edited = Edit.ToFolder(model, new EditRequest
         {
-            ImagePath = Input, Strength = 0.6, Settings = new GenerationSettings { Seed = 2, BatchSize = 1 },
+            // The sampler the edit fixture was made with (the default then).
+            ImagePath = Input, Strength = 0.6, Settings = new GenerationSettings { Seed = 2, BatchSize = 1, Sampler = "dpm++" },
         }, dir["edit"]);
         SameAsBefore(Assert.Single(Expected("edit")), Assert.Single(edited.Files), run, input: Input);
 

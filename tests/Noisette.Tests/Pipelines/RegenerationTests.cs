@@ -56,7 +56,7 @@ public class RegenerationTests(TinyRunFixture fixture) : IClassFixture<TinyRunFi
         Assert.Equal(3, first.Files.Count);
         Assert.NotNull(first.GridPath);                                   // a contact sheet for a seed range
         var p = Provenance.Read(first.Files[1]);
-        Assert.Equal(("dpm++", 5, 4L, 2L), (p.Sampler, p.Steps, p.Seed, p.CheckpointStep));
+        Assert.Equal(("euler-a", 5, 4L, 2L), (p.Sampler, p.Steps, p.Seed, p.CheckpointStep));   // the default sampler, recorded
         Assert.Equal(new BatchSlot(3, 1), p.Batch);                       // made again in a batch of 3, at slot 1
         // Five steps are five network calls: not written (a sample's PNG stays as it was), read back as the steps.
         Assert.Equal(5, p.NetworkCalls);

@@ -40,6 +40,9 @@ public class EarlierRunFolderTests
         var config = run.ReadConfig().Training;
         Assert.Equal((32, ChannelMode.Gray), (config.Pictures.ImageSize, config.Pictures.Channels));
         Assert.Equal(ChannelMode.Gray, config.Data.Channels);
+        // Settings that came later read as what the run trained with, not as today's defaults.
+        Assert.Equal((0.0, 0), (config.Diffusion.OffsetNoise, config.DistanceSamples));
+        Assert.NotEqual(0.0, new Noisette.Diffusion.DiffusionConfig().OffsetNoise);
 
         // The pictures load as they did when the run was made: the dataset's fingerprint matches without --force.
         var (code, _, err) = CliCapture.Run("resume", run.Root, "--steps", "8");

@@ -19,7 +19,7 @@ export default async function GeneratePage(main, [name], params, { studio }) {
         <div class="field"><label for="g-run">Run</label><select id="g-run" name="run">${usable.map(r => `<option value="${esc(r.name)}" ${r.name === name ? "selected" : ""}>${esc(r.name)}</option>`).join("")}</select></div>
         <div class="field"><label for="g-checkpoint">Checkpoint</label><select id="g-checkpoint" name="checkpoint"><option value="latest">latest</option>
           ${cps.map(c => `<option value="${c.step}" ${String(c.step) === step ? "selected" : ""}>step ${c.step}</option>`).join("")}</select></div>
-        <div class="field"><label for="g-sampler">Sampler</label><select id="g-sampler" name="sampler">${studio.samplers.map(s => `<option ${s === "ddim" ? "selected" : ""}>${esc(s)}</option>`).join("")}</select></div>
+        <div class="field"><label for="g-sampler">Sampler</label><select id="g-sampler" name="sampler">${studio.samplers.map(s => `<option ${s === studio.defaultSampler ? "selected" : ""}>${esc(s)}</option>`).join("")}</select></div>
         <div class="field"><label for="g-steps">Sampling steps (0 = the sampler's default)</label><input id="g-steps" name="steps" type="number" min="0" max="1000" value="0" inputmode="numeric"></div>
       </div>
       <div>
