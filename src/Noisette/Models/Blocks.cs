@@ -70,7 +70,7 @@ internal sealed class Downsample : nn.Module<Tensor, Tensor>
 
     public Downsample(int channels, bool useConv, int outChannels) : base(nameof(Downsample))
     {
-        op = useConv ? nn.Conv2d(channels, outChannels, 3, stride: 2, padding: 1) : nn.AvgPool2d(2, 2);
+        op = useConv ? new PaddedConv2d(channels, outChannels, 3, stride: 2, padding: 1) : nn.AvgPool2d(2, 2);
         register_module("op", op);
     }
 
@@ -86,20 +86,20 @@ internal sealed class Downsample : nn.Module<Tensor, Tensor>
 /// </remarks>
 internal sealed class Upsample : nn.Module<Tensor, Tensor>
 {
-    private readonly Conv2d? conv;
+    private readonly PaddedConv2d? conv;
 
     public Upsample(int channels, bool useConv, int outChannels) : base(nameof(Upsample))
     {
         if (useConv)
         {
-            conv = nn.Conv2d(channels, outChannels, 3, padding: 1);
+            conv = new PaddedConv2d(channels, outChannels, 3, padding: 1);
             register_module("conv", conv);
         }
     }
 
     public override Tensor forward(Tensor x)
     {
-        if (conv is not null) return UpsampledConvolution.Apply(x, conv.weight!, conv.bias);
+        if (conv is not null) return UpsampledConvolution.Apply(x, conv.Weight, conv.Bias);
         return nn.functional.interpolate(x, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest);
     }
 }
@@ -121,13 +121,13 @@ internal sealed class ResBlock : nn.Module<Tensor, Tensor>, IEmbedLayer
     {
         scaleShift = useScaleShiftNorm;
         in_layers = nn.Sequential(
-            ("0", Layers.Norm(channels, groups)), ("1", nn.SiLU()), ("2", nn.Conv2d(channels, outChannels, 3, padding: 1)));
+            ("0", Layers.Norm(channels, groups)), ("1", nn.SiLU()), ("2", new PaddedConv2d(channels, outChannels, 3, padding: 1)));
         if (up) { h_upd = new Upsample(channels, false, channels); x_upd = new Upsample(channels, false, channels); }
         else if (down) { h_upd = new Downsample(channels, false, channels); x_upd = new Downsample(channels, false, channels); }
         emb_layers = nn.Sequential(("0", nn.SiLU()), ("1", nn.Linear(embChannels, useScaleShiftNorm ? 2 * outChannels : outChannels)));
         out_layers = nn.Sequential(
             ("0", Layers.Norm(outChannels, groups)), ("1", nn.SiLU()), ("2", new GeneratorDropout(dropout)),
-            ("3", Layers.Zero(nn.Conv2d(outChannels, outChannels, 3, padding: 1))));
+            ("3", Layers.Zero(new PaddedConv2d(outChannels, outChannels, 3, padding: 1))));
         skip_connection = outChannels == channels ? nn.Identity() : nn.Conv2d(channels, outChannels, 1);
         var inputs = in_layers.children().Cast<nn.Module<Tensor, Tensor>>().ToArray();
         var outputs = out_layers.children().Cast<nn.Module<Tensor, Tensor>>().ToArray();

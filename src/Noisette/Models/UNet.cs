@@ -70,7 +70,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
             AttentionBlock Attn(int ch, int heads) => new(ch, heads, config.HeadChannels, groups, config.NewAttentionOrder);
 
             int ch = (int)(config.ChannelMultipliers[0] * mc), inputCh = ch;
-            input_blocks = new ModuleList<EmbedSequential>(new EmbedSequential(nn.Conv2d(config.InChannels, ch, 3, padding: 1)));
+            input_blocks = new ModuleList<EmbedSequential>(new EmbedSequential(new PaddedConv2d(config.InChannels, ch, 3, padding: 1)));
             var skips = new Stack<int>();
             skips.Push(ch);
             int levels = config.ChannelMultipliers.Length;
@@ -111,7 +111,7 @@ public sealed class UNet : nn.Module<Tensor, Tensor, Tensor>
             }
 
             @out = nn.Sequential(("0", Layers.Norm(ch, groups)), ("1", nn.SiLU()),
-                                 ("2", Layers.Zero(nn.Conv2d(inputCh, config.ResolvedOutChannels, 3, padding: 1))));
+                                 ("2", Layers.Zero(new PaddedConv2d(inputCh, config.ResolvedOutChannels, 3, padding: 1))));
 
             register_module("time_embed", time_embed);
             if (label_emb is not null) register_module("label_emb", label_emb);

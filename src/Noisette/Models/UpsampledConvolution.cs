@@ -30,7 +30,7 @@ public static class UpsampledConvolution
         var kernels = matmul(weight.reshape(cout * cin, 9), fold.t())          // (cout·cin, (a, b), (r, s))
             .view(cout * cin, 4, 4).transpose(0, 1)                             // ((a, b), cout·cin, (r, s))
             .reshape(4 * cout, cin, 2, 2);
-        var phases = nn.functional.conv2d(x, kernels, bias?.repeat(4), padding: [1, 1]);   // (n, 4·cout, h + 1, w + 1)
+        var phases = ChannelPaddedConvolution.Conv2d(x, kernels, bias?.repeat(4), padding: 1);   // (n, 4·cout, h + 1, w + 1)
         // Phase (a, b) is its channels' window starting at (a, b); each is copied once into (n, cout, h, 2, w, 2),
         // which is (n, cout, 2h, 2w) in memory.
         var output = empty([n, cout, h, 2, w, 2], dtype: phases.dtype, device: phases.device);
