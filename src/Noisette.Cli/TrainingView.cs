@@ -93,7 +93,7 @@ public static class TrainingView
         $"step {p.Step}/{p.TotalSteps} · loss {p.Loss:F4} · {p.ImagesPerSecond:F0} img/s · ETA {Format(p.Eta)}");
 
     private static string CheckpointLine(TrainingProgress p) => string.Create(CultureInfo.InvariantCulture,
-        $"checkpoint step {p.Step} (loss {p.Loss:F4}) → {p.CheckpointDir}{(p.SampleGrid is null ? "" : $"; samples → {p.SampleGrid}")}");
+        $"checkpoint step {p.Step} (loss {p.Loss:F4}{(p.ValidationLoss is { } v ? $", validation {v:F4}" : "")}{(p.SampleDistance is { } d ? $", sample distance {d:F2}" : "")}) → {p.CheckpointDir}{(p.SampleGrid is null ? "" : $"; samples → {p.SampleGrid}")}");
 
     private static string Format(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : $"{t.Minutes}m{t.Seconds:D2}s";
 }

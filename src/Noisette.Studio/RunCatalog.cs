@@ -122,7 +122,7 @@ public sealed class RunCatalog(Workspace workspace, TrainingQueue queue, Dataset
                 }
         grids.Sort((a, b) => a.Step.CompareTo(b.Step));
         var bestView = Checkpoint.BestOf(checkpoints.Where(c => c.Usable), c => c.Step, c => c.SampleDistance, c => c.ValidationLoss);
-        string? bestBy = bestView is null ? null : bestView.SampleDistance is { } d && double.IsFinite(d) ? "sample distance" : "validation loss";
+        string? bestBy = bestView is null ? null : Checkpoint.BestMeasure(bestView.SampleDistance);
         return new RunDetail(view, queue.Find(name), settings, checkpoints, grids, Metrics(run), bestView?.Step, Hint(run), LogTail(run, 12),
             config?.Training.ClassNames, config?.Training.Model.ImageSize, config?.Training.Model.InChannels == 1,
             config?.Training.Data.Resize == Noisette.Data.ResizeMode.Pad ? "pad" : config is null ? null : "crop",

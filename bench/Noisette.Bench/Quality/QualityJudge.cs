@@ -24,6 +24,8 @@ public sealed record LetterScore
     [JsonPropertyName("recall_real")] public double RecallReal { get; init; }
     /// <summary>Fraction of samples that are near-copies of a training image; null when no training images were given.</summary>
     [JsonPropertyName("near_copies")] public double? NearCopies { get; init; }
+    /// <summary>The library's sample distance (Evaluation.SampleDistance) of the samples to the training images, the measure "best" chooses by; null without training images.</summary>
+    [JsonPropertyName("sample_distance")] public double? SampleDistance { get; init; }
     [JsonPropertyName("reference_n")] public int ReferenceN { get; init; }
     /// <summary>The class the classifier gave each sample (26 = not a letter); not printed.</summary>
     [JsonIgnore] public int[] Predicted { get; init; } = [];
@@ -74,6 +76,9 @@ public sealed class QualityJudge : IDisposable
             var pr = PrecisionRecall.Compute(reference, features);
             var prReal = PrecisionRecall.Compute(reference, ceilingSubset);
             double? copies = training is null ? null : CopyCheck.Run(samples, training).Rate;
+            double? distance = null;
+            if (training is not null && samples.Count >= Evaluation.SampleDistance.MinPictures)
+                using (var to = Evaluation.SampleDistance.To(training)) distance = to.Of(samples);
             return new LetterScore
             {
                 Letter = LetterData.Letters[letter].ToString(),
@@ -87,6 +92,7 @@ public sealed class QualityJudge : IDisposable
                 PrecisionReal = prReal.Precision,
                 RecallReal = prReal.Recall,
                 NearCopies = copies,
+                SampleDistance = distance,
                 ReferenceN = (int)reference.shape[0],
                 Predicted = predicted,
             };
@@ -114,6 +120,7 @@ public sealed class QualityJudge : IDisposable
             PrecisionReal = letters.Average(l => l.PrecisionReal),
             RecallReal = letters.Average(l => l.RecallReal),
             NearCopies = letters.All(l => l.NearCopies is not null) ? Weighted(l => l.NearCopies!.Value) : null,
+            SampleDistance = letters.All(l => l.SampleDistance is not null) ? letters.Average(l => l.SampleDistance!.Value) : null,
             ReferenceN = letters.Sum(l => l.ReferenceN),
         };
     }

@@ -40,14 +40,12 @@ public static class DemoCommand
                 var code = TrainingView.Run(trainer);
                 if (code != Cli.Ok) return code;
             }
-            using var model = LoadedModel.Load(run);
+            // The best checkpoint (by sample distance) and the default sampler, as a user's own `noisette sample RUN --checkpoint best` would.
+            using var model = LoadedModel.Load(run, "best");
             var samples = Path.Combine(outDir, "samples");
-            var result = SamplePipeline.Run(model, new SampleRequest
-            {
-                Settings = new GenerationSettings { Count = 16, Sampler = "euler-a", Steps = 50, Seed = 1 }, Grid = true,
-            }, samples);
+            var result = SamplePipeline.Run(model, new SampleRequest { Settings = new GenerationSettings { Count = 16, Seed = 1 }, Grid = true }, samples);
             Cli.Info("");
-            Cli.Info($"The demo is done. Sixteen new letters A, sampled from the trained model:");
+            Cli.Info($"The demo is done. Sixteen new letters A, sampled from its best checkpoint (step {model.State.Step}, the closest samples to the training letters):");
             Cli.Info($"  grid:          {result.GridPath}");
             Cli.Info($"  single images: {samples}");
             Cli.Info($"  the run:       {run} (checkpoints, a sample grid per checkpoint in samples/, metrics.jsonl)");

@@ -193,8 +193,8 @@ public static class Checkpoint
             list.Where(c => measure(c) is { } v && double.IsFinite(v)).OrderBy(c => measure(c)!.Value).ThenBy(step).FirstOrDefault();
     }
 
-    /// <summary>How <see cref="Best"/> chose: "sample distance" or "validation loss".</summary>
-    public static string BestMeasure(CheckpointState best) => best.SampleDistance is { } d && double.IsFinite(d) ? "sample distance" : "validation loss";
+    /// <summary>How <see cref="BestOf"/> chose a best checkpoint with this sample distance: "sample distance" or "validation loss".</summary>
+    public static string BestMeasure(double? bestSampleDistance) => bestSampleDistance is { } d && double.IsFinite(d) ? "sample distance" : "validation loss";
 
 
     /// <summary>Deletes the oldest finished checkpoints so that at most <paramref name="keep"/> remain.</summary>

@@ -105,7 +105,7 @@ public class MonitoringTests
         Assert.All(states, s => Assert.NotNull(s.ValidationLoss));
         var best = Checkpoint.Best(run)!;
         Assert.Equal(states.MinBy(s => s.SampleDistance)!.Step, best.Step);
-        Assert.Equal("sample distance", Checkpoint.BestMeasure(best));
+        Assert.Equal("sample distance", Checkpoint.BestMeasure(best.SampleDistance));
 
         // The distance is the final checkpoint's EMA samples (the grid's sampler and seeds) against the training pictures.
         using (var model = Noisette.Pipelines.LoadedModel.Load(dir.Path, "6"))

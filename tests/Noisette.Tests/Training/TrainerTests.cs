@@ -132,7 +132,8 @@ public class TrainerTests
     }
 
     /// <summary>
-    /// The same at checkpoints: each one computes the validation loss, samples the EMA grid and writes files. Counted
+    /// The same at checkpoints: each one computes the validation loss, samples the EMA grid and the pictures of the
+    /// sample distance (whose reference statistics the trainer keeps from the first checkpoint on), and writes files. Counted
     /// halfway between checkpoints (steps 15, 25, … 145), 13 checkpoints apart the sum differs only by the batches in
     /// flight; one tensor left behind per checkpoint would add 13.
     /// </summary>
@@ -141,13 +142,13 @@ public class TrainerTests
     {
         var images = TestData.Bars(16);
         using var dir = new TempFolder();
-        var config = TestData.TinyConfig(150, 10) with { Batch = 2, LogEvery = 5, SampleCount = 2, SampleSteps = 2, KeepCheckpoints = 2 };
+        var config = TestData.TinyConfig(150, 10) with { Batch = 2, LogEvery = 5, SampleCount = 2, SampleSteps = 2, KeepCheckpoints = 2, DistanceSamples = 8 };
         using var t = Trainer.Start(config, new RunFolder(dir.Path), images, TestData.Info(), validation: TestData.Bars(4, seed: 5));
         var counts = new SortedDictionary<int, long>();
         int checkpoints = 0;
         t.Train(CancellationToken.None, p =>
         {
-            if (p.CheckpointDir is not null) { checkpoints++; Assert.NotNull(p.ValidationLoss); }
+            if (p.CheckpointDir is not null) { checkpoints++; Assert.NotNull(p.ValidationLoss); Assert.NotNull(p.SampleDistance); }
             else if (p.Step % 10 == 5) counts[p.Step] = t.LiveTensors;
         });
         Assert.Equal(15, checkpoints);
