@@ -5,46 +5,56 @@ using static TorchSharp.torch;
 namespace Noisette.Models;
 
 /// <summary>
-/// A 2-D convolution whose input gradient is computed with the output channels padded to a multiple of 16 on the CPU,
-/// because libtorch's own CPU kernel gets that gradient wrong on some processors otherwise.
+/// A 2-D convolution computed with its channels padded to multiples of 16 on the CPU, because libtorch's own CPU
+/// kernels get some channel counts wrong on some processors.
 /// </summary>
 /// <remarks>
-/// With libtorch 2.10 (oneDNN 3.7) on an AMD EPYC with AVX-512 (avx512_vp2intersect, the CPUs this project's
-/// machines now have), the input gradient of a float32 convolution with a kernel larger than 1×1 and an output
-/// channel count that is not a multiple of 16 is wrong every time, and sometimes NaN; the forward pass and the
-/// weight gradient are right, as are 1×1 kernels and multiples of 16 (measured against float64, which does not go
-/// through oneDNN). The U-Net's last convolution (1 or 3 output channels) is such a layer, so every gradient behind it
-/// was garbage and training gave NaN losses within a few steps. Padding the weight and bias with zero output channels
-/// up to a multiple of 16 and keeping the first channels of the result computes the same function with a kernel
-/// that is right; the zero channels get gradients that are dropped, and the parameters keep their shapes and names.
-/// It is applied only where it matters: on the CPU, while a gradient is being recorded for the input. Sampling,
-/// where no gradient is taken, runs the plain convolution and gives the same images as before. No library does this:
-/// it is a workaround in the project's own layer.
+/// With libtorch 2.10 (oneDNN 3.7) on an AMD EPYC with AVX-512 (avx512_vp2intersect: the machines this project runs
+/// on since 7 December 2026), measured against float64 (which does not go through oneDNN), kernels larger than 1×1:
+/// <list type="bullet">
+/// <item>float32's input gradient is wrong, every time and sometimes NaN, when the output channels are not a multiple
+/// of 16 (1, 3, 6, 8, 17, 24…): the U-Net's last convolution is such a layer, so every gradient behind it was garbage
+/// and letters32 training gave NaN losses from its first steps;</item>
+/// <item>float32's forward pass is wrong with 24 or 40 input channels (1, 3 and 8 are right), as in a narrow
+/// U-Net's skip concatenations;</item>
+/// <item>a stride-2 convolution's input gradient is wrong with 48 input channels (16 and multiples of 32 are right);</item>
+/// <item>bf16's forward pass is 20–37% off float32 with output channels not a multiple of 16 (0.3% otherwise).</item>
+/// </list>
+/// 1×1 kernels and weight gradients are right. Padding the weight (and the input, and the bias) with zero channels
+/// up to those multiples, and keeping the first output channels, computes the same function with kernels that are
+/// right: zero input channels meet zero weights, and the extra outputs are dropped with their gradients. The
+/// parameters keep their shapes and names. A sweep of 1–96 input and 1–48 output channels, strides 1 and 2, batches 4
+/// and 32, one and two threads, is right everywhere with it (forward, both gradients, bf16). It applies on the CPU only,
+/// and only to channel counts that need it (the presets' are multiples of 16 but for the image channels). No library
+/// does this: it is a workaround in the project's own layer.
 /// </remarks>
 public static class ChannelPaddedConvolution
 {
     /// <summary>The channel multiple the input gradient is computed at.</summary>
     public const int ChannelMultiple = 16;
 
-    /// <summary>conv2d(x, weight, bias, stride, padding), padded where the CPU kernel's input gradient would be wrong.</summary>
+    /// <summary>conv2d(x, weight, bias, stride, padding), with its channels padded where the CPU kernel would be wrong.</summary>
     public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, long stride = 1, long padding = 0)
     {
-        long outChannels = weight.shape[0];
+        long outChannels = weight.shape[0], inChannels = weight.shape[1];
         bool kernelAboveOne = weight.shape[2] > 1 || weight.shape[3] > 1;
-        if (!NeedsPadding(x, outChannels, kernelAboveOne))
+        // A strided convolution's input gradient is wrong at 48 input channels too (16 and multiples of 32 are right).
+        int inMultiple = stride > 1 && inChannels > ChannelMultiple ? 2 * ChannelMultiple : ChannelMultiple;
+        if (!kernelAboveOne || x.device_type != DeviceType.CPU ||
+            (outChannels % ChannelMultiple == 0 && inChannels % inMultiple == 0))
             return nn.functional.conv2d(x, weight, bias, strides: [stride, stride], padding: [padding, padding]);
-        long extra = PaddedChannels(outChannels) - outChannels;
-        var w = nn.functional.pad(weight, [0, 0, 0, 0, 0, 0, 0, extra]);
-        var b = bias is null ? null : nn.functional.pad(bias, [0, extra]);
-        return nn.functional.conv2d(x, w, b, strides: [stride, stride], padding: [padding, padding]).narrow(1, 0, outChannels);
+        long extraOut = PaddedChannels(outChannels) - outChannels, extraIn = PaddedChannels(inChannels, inMultiple) - inChannels;
+        // Zero input channels meet zero weights, zero output channels are dropped: the same function.
+        var w = nn.functional.pad(weight, [0, 0, 0, 0, 0, extraIn, 0, extraOut]);
+        var b = bias is null ? null : nn.functional.pad(bias, [0, extraOut]);
+        var input = extraIn == 0 ? x : nn.functional.pad(x, [0, 0, 0, 0, 0, extraIn]);
+        var y = nn.functional.conv2d(input, w, b, strides: [stride, stride], padding: [padding, padding]);
+        return extraOut == 0 ? y : y.narrow(1, 0, outChannels);
     }
 
     /// <summary><paramref name="channels"/> rounded up to the next multiple of <see cref="ChannelMultiple"/>.</summary>
-    public static long PaddedChannels(long channels) => (channels + ChannelMultiple - 1) / ChannelMultiple * ChannelMultiple;
+    public static long PaddedChannels(long channels, int multiple = ChannelMultiple) => (channels + multiple - 1) / multiple * multiple;
 
-    private static bool NeedsPadding(Tensor x, long outChannels, bool kernelAboveOne) =>
-        kernelAboveOne && outChannels % ChannelMultiple != 0 && x.device_type == DeviceType.CPU &&
-        x.requires_grad && is_grad_enabled();
 }
 
 /// <summary>

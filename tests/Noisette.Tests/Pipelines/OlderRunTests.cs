@@ -9,7 +9,8 @@ namespace Noisette.Tests.Pipelines;
 /// Run folders written before the model bundle (tests/fixtures/runs-v0, see its README) load through today's code
 /// as pixel models with an identity autoencoder, and make the very pixels they made then: samples, class samples and
 /// their contact sheet, an edit and an inpainting, with the same provenance but for the paths; and an old PNG's
-/// provenance, pointed at the copied run, regenerates the same bytes. Runs alone, at one thread, as the fixture was made.
+/// provenance, pointed at the copied run, regenerates the same bytes. Runs alone, at one thread, as the fixture was made;
+/// the pixels compare within the last-bit rounding of another CPU's kernels (see SameAsBefore).
 /// </summary>
 [Collection(RunsAlone.Name)]
 public sealed class OlderRunTests : IDisposable
@@ -50,7 +51,11 @@ public sealed class OlderRunTests : IDisposable
     private static void SameAsBefore(string expected, string actual, string run, string? input = null, string? mask = null)
     {
         Assert.Equal(Path.GetFileName(expected), Path.GetFileName(actual));
-        Assert.Equal(ImageAssert.Pixels(expected), ImageAssert.Pixels(actual));
+        // The fixture's pixels were computed on another CPU (an AMD EPYC without avx512_vp2intersect): libtorch's CPU
+        // kernels pick their blocking by processor, so their sums round differently in the last bits and a pixel may
+        // land one gray level away. On the machine that made them they are the same bytes; anywhere, within one level
+        // at under 1% of the bytes (ImageAssert.Alike), which a wrong seed, weight, class or sampler far exceeds.
+        ImageAssert.Alike(ImageAssert.Pixels(expected), ImageAssert.Pixels(actual));
         var (old, now) = (Text(expected), Text(actual));
         Assert.Equal(old.Where(kv => !Located.Contains(kv.Key)).OrderBy(kv => kv.Key, StringComparer.Ordinal),
                      now.Where(kv => !Located.Contains(kv.Key)).OrderBy(kv => kv.Key, StringComparer.Ordinal));
