@@ -14,6 +14,7 @@ using Noisette.Training;
 //   studio — each studio page's load time in headless chromium (first load, then median and worst of --repeats).
 //   quality-train — trains the quality benchmark's letter classifier (Quality/ClassifierTraining.cs, quality/README.md).
 //   quality — scores a folder of letter samples, or a run's checkpoints, with that classifier (docs/quality.md).
+//   quality-plot — draws accuracy and distance against training minutes from `quality --run --json` files.
 //
 //   dotnet run -c Release --project bench/Noisette.Bench -- train --preset letters32 --batch 32 --steps 10 --threads 2 --precision bf16
 //   dotnet run -c Release --project bench/Noisette.Bench -- sample --preset letters32 --threads 2 --precision bf16
@@ -51,11 +52,13 @@ try
         case "studio":
             Console.WriteLine(StudioBench.Run(Int("repeats", "5"), threads));
             return 0;
+        case "quality-plot":
+            return Noisette.Bench.Quality.QualityCurves.Run(argv);
         case "quality-train":
         case "quality":
             return Noisette.Bench.Quality.QualityCommand.Run(command, argv);
         default:
-            Console.Error.WriteLine($"unknown benchmark '{command}'; available: train, sample, check, studio, quality-train, quality");
+            Console.Error.WriteLine($"unknown benchmark '{command}'; available: train, sample, check, studio, quality-train, quality, quality-plot");
             return 2;
     }
 }

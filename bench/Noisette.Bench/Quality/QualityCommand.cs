@@ -84,6 +84,7 @@ public static class QualityCommand
         $"precision {F(s.Precision)}",
         $"recall {F(s.Recall)}",
         $"near_copies {(s.NearCopies is { } c ? F(c) : "n/a")}",
+        $"near_copies_real {(s.NearCopiesReal is { } cr ? F(cr) : "n/a")}",
         $"sample_distance {(s.SampleDistance is { } d ? F(d, "0.00") : "n/a")}",
         $"n {s.N}",
         $"fd_real_n {s.FdRealN}",

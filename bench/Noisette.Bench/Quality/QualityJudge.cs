@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json.Serialization;
 using Noisette.Data;
 using Noisette.Evaluation;
@@ -24,6 +25,12 @@ public sealed record LetterScore
     [JsonPropertyName("recall_real")] public double RecallReal { get; init; }
     /// <summary>Fraction of samples that are near-copies of a training image; null when no training images were given.</summary>
     [JsonPropertyName("near_copies")] public double? NearCopies { get; init; }
+    /// <summary>
+    /// The same check's rate for the training images themselves, each against the others (five folds, each against
+    /// the other four): how often real letters of this set are "near-copies" of another font's, the level a model
+    /// that draws new fonts from the same families would show. Null without training images.
+    /// </summary>
+    [JsonPropertyName("near_copies_real")] public double? NearCopiesReal { get; init; }
     /// <summary>The library's sample distance (Evaluation.SampleDistance) of the samples to the training images, the measure "best" chooses by; null without training images.</summary>
     [JsonPropertyName("sample_distance")] public double? SampleDistance { get; init; }
     [JsonPropertyName("reference_n")] public int ReferenceN { get; init; }
@@ -92,11 +99,38 @@ public sealed class QualityJudge : IDisposable
                 PrecisionReal = prReal.Precision,
                 RecallReal = prReal.Recall,
                 NearCopies = copies,
+                NearCopiesReal = training is null ? null : RealNearCopies(training),
                 SampleDistance = distance,
                 ReferenceN = (int)reference.shape[0],
                 Predicted = predicted,
             };
         }
+    }
+
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<IImageSet, StrongBox<double>> realCopies = new();
+
+    /// <summary>
+    /// The near-copy rate of the training images among themselves: five folds (image i in fold i mod 5), each fold's
+    /// images checked against the other four folds' by <see cref="CopyCheck"/>. Computed once per training set.
+    /// </summary>
+    public double RealNearCopies(IImageSet training)
+    {
+        if (realCopies.TryGetValue(training, out var known)) return known.Value;
+        const int folds = 5;
+        int size = training.Channels * training.ImageSize * training.ImageSize, copies = 0, checkedImages = 0;
+        var images = Enumerable.Range(0, training.Count).Select(i => { var b = new byte[size]; training.CopyImage(i, b); return b; }).ToArray();
+        for (int f = 0; f < folds; f++)
+        {
+            var fold = images.Where((_, i) => i % folds == f).ToList();
+            var rest = images.Where((_, i) => i % folds != f).ToArray();
+            if (fold.Count == 0 || rest.Length == 0) continue;
+            var others = new InMemoryImageSet(rest.SelectMany(b => b).ToArray(), rest.Length, training.Channels, training.ImageSize);
+            copies += CopyCheck.Run(fold, others).NearCopies;
+            checkedImages += fold.Count;
+        }
+        double rate = checkedImages == 0 ? 0 : (double)copies / checkedImages;
+        realCopies.AddOrUpdate(training, new StrongBox<double>(rate));
+        return rate;
     }
 
     /// <summary>
@@ -120,6 +154,7 @@ public sealed class QualityJudge : IDisposable
             PrecisionReal = letters.Average(l => l.PrecisionReal),
             RecallReal = letters.Average(l => l.RecallReal),
             NearCopies = letters.All(l => l.NearCopies is not null) ? Weighted(l => l.NearCopies!.Value) : null,
+            NearCopiesReal = letters[0].NearCopiesReal,
             SampleDistance = letters.All(l => l.SampleDistance is not null) ? letters.Average(l => l.SampleDistance!.Value) : null,
             ReferenceN = letters.Sum(l => l.ReferenceN),
         };

@@ -75,7 +75,7 @@ public static class RunQuality
                         $"{step}\t{letter.Name}\t{seeds[i]}\t{noiseMeans[i]:0.00000}\t{gray[i].Average(b => (double)b):0.0}\t{(score.Predicted[i] == LetterClassifier.NotALetter ? "-" : LetterData.Letters[score.Predicted[i]].ToString())}")));
             }
             var overall = scores.Count == 1 ? scores[0] : QualityJudge.Overall(scores);
-            rows.Add((step, minutes.TryGetValue(step, out var m) ? m : null, validation.TryGetValue(step, out var v) ? v : null,
+            rows.Add((step, MinutesAt(minutes, step), validation.TryGetValue(step, out var v) ? v : null,
                       sampling / (n * letters.Count), overall, scores));
             Console.Error.WriteLine($"step {step}: accuracy {QualityCommand.F(overall.Accuracy)}, fd {QualityCommand.F(overall.Fd, "0.0")}");
         }
@@ -89,7 +89,7 @@ public static class RunQuality
             return 0;
         }
         Console.WriteLine($"run {run.Root}; {setting}; {n} samples per letter ({string.Join(",", letters.Select(l => l.Name))}), seeds {seed0}–{seed0 + n - 1}");
-        Console.WriteLine($"fd_real {QualityCommand.F(rows[0].Score.FdReal, "0.0")} ({rows[0].Score.FdRealN} ceiling reals); precision_real {QualityCommand.F(rows[0].Score.PrecisionReal)}, recall_real {QualityCommand.F(rows[0].Score.RecallReal)}");
+        Console.WriteLine($"fd_real {QualityCommand.F(rows[0].Score.FdReal, "0.0")} ({rows[0].Score.FdRealN} ceiling reals); precision_real {QualityCommand.F(rows[0].Score.PrecisionReal)}, recall_real {QualityCommand.F(rows[0].Score.RecallReal)}{(rows[0].Score.NearCopiesReal is { } cr ? $"; near_copies_real {QualityCommand.F(cr)}" : "")}");
         Console.WriteLine(QualityCommand.Table(rows.Select(r => r.Score), s => rows.First(r => r.Score == s).Step.ToString(System.Globalization.CultureInfo.InvariantCulture), "step",
             s => { var r = rows.First(x => x.Score == s); return $"{(r.Minutes is { } mm ? QualityCommand.F(mm, "0.0") : "?"),7} {(r.ValidationLoss is { } vl ? QualityCommand.F(vl, "0.00000") : "?"),8} {QualityCommand.F(r.SecondsPerImage, "0.000"),7} "; },
             $"{"minutes",7} {"val_loss",8} {"s/image",7} "));
@@ -184,6 +184,17 @@ public static class RunQuality
         var planar = images.Select(b => new PlanarImage(channels, size, size, b)).ToList();
         for (int i = 0; i < planar.Count; i++) PngWriter.Write(Path.Combine(dir, $"seed{seed0 + i}.png"), planar[i]);
         PngWriter.Write(Path.Combine(folder, $"grid-step{step}-{letter}.png"), ImageGrid.Compose(planar, 16));
+    }
+
+    /// <summary>
+    /// The training minutes at a checkpoint: the logged value, or for a step between log lines (a checkpoint written
+    /// when the training was stopped) the last logged step's minutes plus the remaining steps at that step's average pace.
+    /// </summary>
+    public static double? MinutesAt(IReadOnlyDictionary<long, double> minutes, long step)
+    {
+        if (minutes.TryGetValue(step, out var exact)) return exact;
+        var before = minutes.Keys.Where(k => k < step && k > 0).DefaultIfEmpty(0).Max();
+        return before == 0 ? null : minutes[before] * step / before;
     }
 
     /// <summary>
