@@ -12,7 +12,7 @@ public static class DemoCommand
     public static Command Create()
     {
         var output = new Option<string>("--out") { Description = "Where the demo run goes", DefaultValueFactory = _ => "noisette-demo" };
-        var steps = new Option<int>("--steps") { Description = "Training steps (the default 1500 take 4–6 minutes on 2 CPU cores)", DefaultValueFactory = _ => 1500 };
+        var steps = new Option<int>("--steps") { Description = "Training steps (the default 1500 take about 7 minutes on 2 CPU cores)", DefaultValueFactory = _ => 1500 };
         var threads = Cli.ThreadsOption();
         var cmd = new Command("demo", "Train the tiny model on the bundled letter-A set for a few minutes, then sample it") { output, steps, threads };
         cmd.SetAction(p => Cli.Guard(() =>
