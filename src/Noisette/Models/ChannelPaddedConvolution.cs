@@ -52,7 +52,7 @@ public static class ChannelPaddedConvolution
         return extraOut == 0 ? y : y.narrow(1, 0, outChannels);
     }
 
-    /// <summary><paramref name="channels"/> rounded up to the next multiple of <see cref="ChannelMultiple"/>.</summary>
+    /// <summary><paramref name="channels"/> rounded up to the next multiple of <paramref name="multiple"/> (by default <see cref="ChannelMultiple"/>).</summary>
     public static long PaddedChannels(long channels, int multiple = ChannelMultiple) => (channels + multiple - 1) / multiple * multiple;
 
 }
