@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text.Json.Serialization;
 using Noisette.Data;
 using Noisette.Evaluation;
@@ -71,6 +70,7 @@ public sealed class QualityJudge : IDisposable
         if (samples.Count <= PrecisionRecall.DefaultNeighbours)
             throw new NoisetteInputException($"{samples.Count} samples of {LetterData.Letters[letter]}: the benchmark needs at least {PrecisionRecall.DefaultNeighbours + 1}");
         var (reference, ceiling) = RealFeatures(letter);
+        var stats = training is null ? null : TrainingStatistics(training);   // cached across calls: made outside this call's dispose scope
         var (features, predicted) = classifier.Evaluate(samples);
         using (features)
         using (var scope = NewDisposeScope())
@@ -83,9 +83,7 @@ public sealed class QualityJudge : IDisposable
             var pr = PrecisionRecall.Compute(reference, features);
             var prReal = PrecisionRecall.Compute(reference, ceilingSubset);
             double? copies = training is null ? null : CopyCheck.Run(samples, training).Rate;
-            double? distance = null;
-            if (training is not null && samples.Count >= Evaluation.SampleDistance.MinPictures)
-                using (var to = Evaluation.SampleDistance.To(training)) distance = to.Of(samples);
+            double? distance = stats?.Distance is { } to && samples.Count >= Evaluation.SampleDistance.MinPictures ? to.Of(samples) : null;
             return new LetterScore
             {
                 Letter = LetterData.Letters[letter].ToString(),
@@ -99,7 +97,7 @@ public sealed class QualityJudge : IDisposable
                 PrecisionReal = prReal.Precision,
                 RecallReal = prReal.Recall,
                 NearCopies = copies,
-                NearCopiesReal = training is null ? null : RealNearCopies(training),
+                NearCopiesReal = stats?.RealCopies,
                 SampleDistance = distance,
                 ReferenceN = (int)reference.shape[0],
                 Predicted = predicted,
@@ -107,15 +105,25 @@ public sealed class QualityJudge : IDisposable
         }
     }
 
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<IImageSet, StrongBox<double>> realCopies = new();
+    /// <summary>What a training set contributes to every score, computed once per set (a run's checkpoints share one).</summary>
+    private sealed record TrainingStats(Evaluation.SampleDistance? Distance, double RealCopies);
+
+    private readonly Dictionary<IImageSet, TrainingStats> trainingStats = new(ReferenceEqualityComparer.Instance);
+
+    private TrainingStats TrainingStatistics(IImageSet training)
+    {
+        if (!trainingStats.TryGetValue(training, out var stats))
+            trainingStats[training] = stats = new TrainingStats(
+                training.Count >= Evaluation.SampleDistance.MinPictures ? Evaluation.SampleDistance.To(training) : null, RealNearCopies(training));
+        return stats;
+    }
 
     /// <summary>
     /// The near-copy rate of the training images among themselves: five folds (image i in fold i mod 5), each fold's
-    /// images checked against the other four folds' by <see cref="CopyCheck"/>. Computed once per training set.
+    /// images checked against the other four folds' by <see cref="CopyCheck"/>.
     /// </summary>
     public double RealNearCopies(IImageSet training)
     {
-        if (realCopies.TryGetValue(training, out var known)) return known.Value;
         const int folds = 5;
         int size = training.Channels * training.ImageSize * training.ImageSize, copies = 0, checkedImages = 0;
         var images = Enumerable.Range(0, training.Count).Select(i => { var b = new byte[size]; training.CopyImage(i, b); return b; }).ToArray();
@@ -128,9 +136,7 @@ public sealed class QualityJudge : IDisposable
             copies += CopyCheck.Run(fold, others).NearCopies;
             checkedImages += fold.Count;
         }
-        double rate = checkedImages == 0 ? 0 : (double)copies / checkedImages;
-        realCopies.AddOrUpdate(training, new StrongBox<double>(rate));
-        return rate;
+        return checkedImages == 0 ? 0 : (double)copies / checkedImages;
     }
 
     /// <summary>
@@ -174,6 +180,7 @@ public sealed class QualityJudge : IDisposable
     public void Dispose()
     {
         foreach (var (r, c) in realFeatures.Values) { r.Dispose(); c.Dispose(); }
+        foreach (var stats in trainingStats.Values) stats.Distance?.Dispose();
         classifier.Dispose();
     }
 }

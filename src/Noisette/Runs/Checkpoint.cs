@@ -196,7 +196,6 @@ public static class Checkpoint
     /// <summary>How <see cref="BestOf"/> chose a best checkpoint with this sample distance: "sample distance" or "validation loss".</summary>
     public static string BestMeasure(double? bestSampleDistance) => bestSampleDistance is { } d && double.IsFinite(d) ? "sample distance" : "validation loss";
 
-
     /// <summary>Deletes the oldest finished checkpoints so that at most <paramref name="keep"/> remain.</summary>
     public static void Prune(RunFolder run, int keep, IReadOnlySet<long>? protect = null)
     {
