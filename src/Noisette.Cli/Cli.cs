@@ -24,6 +24,7 @@ public static class Cli
         Commands.CopyCheckCommand.Create(),
         Commands.StatusCommand.Create(),
         Commands.ImportCommand.Create(),
+        Commands.AutoencoderCommand.Create(),
         Commands.CheckCommand.Create(),
         Commands.PrepareCommand.Create(),
         Commands.GlyphsCommand.Create(),

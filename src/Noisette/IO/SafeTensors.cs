@@ -236,8 +236,8 @@ public static class SafeTensors
         return ReadHeader(stream, path);
     }
 
-    /// <summary>Loads every tensor as a CPU tensor, in header order, with the metadata.</summary>
-    public static SafeTensorsFile Load(string path)
+    /// <summary>Loads every tensor (or those <paramref name="include"/> accepts) as a CPU tensor, in header order, with the metadata.</summary>
+    public static SafeTensorsFile Load(string path, Func<string, bool>? include = null)
     {
         EnsureLittleEndian();
         using var stream = OpenRead(path);
@@ -247,6 +247,7 @@ public static class SafeTensors
         {
             foreach (var info in header.Tensors)
             {
+                if (include is not null && !include(info.Name)) continue;
                 var t = empty(info.Shape, info.ScalarType).DetachFromDisposeScope();
                 list.Add((info.Name, t));
                 stream.Position = header.DataStart + info.Begin;

@@ -27,10 +27,12 @@ public static class TorchCheckpoint
     /// A dict of tensors at the top level is used as it is; otherwise the dict of tensors under
     /// <paramref name="key"/> (or, when null, the first of <see cref="NestedStateDictKeys"/> that holds one).
     /// </summary>
-    public static IReadOnlyList<(string Name, Tensor Tensor)> LoadStateDict(string path, string? key = null)
+    /// <param name="include">When given, only the tensors whose names it accepts are read (the others' data is never touched).</param>
+    public static IReadOnlyList<(string Name, Tensor Tensor)> LoadStateDict(string path, string? key = null, Func<string, bool>? include = null)
     {
         using var archive = OpenArchive(path);
         var (prefix, refs) = ReadPickle(archive, path, key);
+        if (include is not null) refs = refs.Where(r => include(r.Name)).ToList();
         return Materialize(archive, path, prefix, refs);
     }
 
