@@ -10,7 +10,20 @@ namespace Noisette.Cli;
 /// </summary>
 public static class TrainingView
 {
-    public static int Run(Trainer trainer)
+    public static int Run(Trainer trainer) => Run(
+        $"training {trainer.Config.Preset} ({trainer.Model.ParameterCount():N0} parameters) for {trainer.TotalSteps} steps " +
+        $"on {trainer.Device.type.ToString().ToLowerInvariant()}, batch {trainer.Config.Batch}, into {trainer.Run.Root}",
+        trainer.Step, trainer.TotalSteps, trainer.Train,
+        outcome => outcome == TrainingOutcome.Completed
+            ? $"done: {trainer.Step} steps. Checkpoints in {trainer.Run.CheckpointsDir}, sample grids in {trainer.Run.SamplesDir}"
+            : $"stopped at step {trainer.Step}; continue with: noisette resume \"{trainer.Run.Root}\"");
+
+    /// <summary>
+    /// Runs any training loop (<paramref name="train"/>) on its own thread with the progress display, Ctrl-C writing
+    /// a checkpoint, and the closing line <paramref name="done"/> gives for the outcome.
+    /// </summary>
+    public static int Run(string header, int startStep, int totalSteps, Func<CancellationToken, Action<TrainingProgress>, TrainingOutcome> train,
+                          Func<TrainingOutcome, string> done)
     {
         using var cts = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -31,12 +44,11 @@ public static class TrainingView
             var pending = new System.Collections.Concurrent.ConcurrentQueue<TrainingProgress>();
             var thread = new Thread(() =>
             {
-                try { outcome = trainer.Train(cts.Token, p => pending.Enqueue(p)); }
+                try { outcome = train(cts.Token, p => pending.Enqueue(p)); }
                 catch (Exception e) { failure = e; }
             }, maxStackSize: 16 << 20) { Name = "noisette-train" };
 
-            Cli.Info($"training {trainer.Config.Preset} ({trainer.Model.ParameterCount():N0} parameters) for {trainer.TotalSteps} steps " +
-                     $"on {trainer.Device.type.ToString().ToLowerInvariant()}, batch {trainer.Config.Batch}, into {trainer.Run.Root}");
+            Cli.Info(header);
             thread.Start();
             if (Cli.Interactive)
             {
@@ -45,8 +57,8 @@ public static class TrainingView
                     .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn())
                     .Start(ctx =>
                     {
-                        var task = ctx.AddTask("starting", maxValue: trainer.TotalSteps);
-                        task.Value = trainer.Step;
+                        var task = ctx.AddTask("starting", maxValue: totalSteps);
+                        task.Value = startStep;
                         while (thread.IsAlive || !pending.IsEmpty)
                         {
                             while (pending.TryDequeue(out var p))
@@ -77,9 +89,7 @@ public static class TrainingView
             }
             thread.Join();
             if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
-            Cli.Info(outcome == TrainingOutcome.Completed
-                ? $"done: {trainer.Step} steps. Checkpoints in {trainer.Run.CheckpointsDir}, sample grids in {trainer.Run.SamplesDir}"
-                : $"stopped at step {trainer.Step}; continue with: noisette resume \"{trainer.Run.Root}\"");
+            Cli.Info(done(outcome));
             return Cli.Ok;
         }
         finally

@@ -10,7 +10,7 @@ namespace Noisette.Evaluation;
 /// Gaussian window of σ 1.5 (smaller for images under 11 pixels), with C₁ = 0.01² and C₂ = 0.03², over the window
 /// positions inside the image ("valid"), averaged over positions and channels; 1 for identical images.</item>
 /// </list>
-/// Computed in float64 with libtorch's convolutions. Written here because no kept library computes SSIM on tensors.
+/// Computed in float64, the separable window as two matrix products. Written here because no kept library computes SSIM on tensors.
 /// </summary>
 public static class ReconstructionQuality
 {
@@ -31,12 +31,12 @@ public static class ReconstructionQuality
     {
         using var scope = NewDisposeScope();
         var (x, y) = (Unit(originals), Unit(reconstructions));
-        long channels = x.shape[1];
         int size = (int)Math.Min(x.shape[2], x.shape[3]);
         int window = Math.Min(11, size % 2 == 1 ? size : size - 1);
-        var g = Gaussian(window, 1.5);
-        var kernel = outer(g, g).expand(channels, 1, window, window).contiguous();
-        Tensor Blur(Tensor t) => nn.functional.conv2d(t, kernel, groups: channels);
+        // The separable Gaussian window as two banded matrices (valid positions only): rows, then columns.
+        var rows = Band(x.shape[2], window);
+        var columns = Band(x.shape[3], window);
+        Tensor Blur(Tensor t) => matmul(rows.t(), matmul(t, columns));
         var (mx, my) = (Blur(x), Blur(y));
         var sxx = Blur(x * x) - mx * mx;
         var syy = Blur(y * y) - my * my;
@@ -48,10 +48,14 @@ public static class ReconstructionQuality
 
     private static Tensor Unit(Tensor images) => ((images.to(float64, CPU) + 1) / 2).clamp(0, 1);
 
-    private static Tensor Gaussian(int size, double sigma)
+    /// <summary>(n, n − w + 1): column j holds the normalised Gaussian of width w and σ 1.5 at rows j … j + w − 1.</summary>
+    private static Tensor Band(long n, int w)
     {
-        var x = arange(size, dtype: float64) - (size - 1) / 2.0;
-        var g = (-(x * x) / (2 * sigma * sigma)).exp();
-        return g / g.sum();
+        var offsets = arange(w, dtype: float64) - (w - 1) / 2.0;
+        var g = (-(offsets * offsets) / (2 * 1.5 * 1.5)).exp();
+        g /= g.sum();
+        var band = zeros(n, n - w + 1, dtype: float64);
+        for (long j = 0; j < n - w + 1; j++) band[TensorIndex.Slice(j, j + w), j] = g;
+        return band;
     }
 }

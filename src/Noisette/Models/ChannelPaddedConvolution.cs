@@ -66,21 +66,25 @@ internal sealed class PaddedConv2d : nn.Module<Tensor, Tensor>
 {
     private readonly long stride, padding;
 
-    public PaddedConv2d(long inChannels, long outChannels, long kernel, long stride = 1, long padding = 0) : base("Conv2d")
+    public PaddedConv2d(long inChannels, long outChannels, long kernel, long stride = 1, long padding = 0, bool hasBias = true) : base("Conv2d")
     {
         (this.stride, this.padding) = (stride, padding);
-        using var drawn = nn.Conv2d(inChannels, outChannels, kernel, stride: stride, padding: padding);
+        using var drawn = nn.Conv2d(inChannels, outChannels, kernel, stride: stride, padding: padding, bias: hasBias);
         weight = new Parameter(drawn.weight!.detach().clone());
-        bias = new Parameter(drawn.bias!.detach().clone());
         register_parameter(nameof(weight), weight);
-        register_parameter(nameof(bias), bias);
+        if (hasBias)
+        {
+            bias = new Parameter(drawn.bias!.detach().clone());
+            register_parameter(nameof(bias), bias);
+        }
     }
 
     // Fields named as the parameters: Module.to() replaces a moved parameter in the field of the same name.
-    private readonly Parameter weight, bias;
+    private readonly Parameter weight;
+    private readonly Parameter? bias;
 
     public Parameter Weight => weight;
-    public Parameter Bias => bias;
+    public Parameter? Bias => bias;
 
     public override Tensor forward(Tensor x) => ChannelPaddedConvolution.Conv2d(x, weight, bias, stride, padding);
 }

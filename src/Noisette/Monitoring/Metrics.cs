@@ -28,6 +28,17 @@ public static class Metrics
     public static string SampleDistanceLine(long step, double distance, int samples) => string.Create(CultureInfo.InvariantCulture,
         $"{{\"step\":{step},\"sample_distance\":{Num(distance)},\"distance_samples\":{samples},\"time\":\"{DateTimeOffset.UtcNow:O}\"}}");
 
+    /// <summary>An autoencoder run's log line: L1 per pixel as its loss, the KL, the discriminator's losses and weight.</summary>
+    public static string AutoencoderTrainingLine(long step, double l1, double kl, double? generatorLoss, double? discriminatorLoss,
+                                                 double? discriminatorWeight, double lr, double ips) => string.Create(CultureInfo.InvariantCulture,
+        $"{{\"step\":{step},\"loss\":{Num(l1)},\"kl\":{Num(kl)},\"g_loss\":{Opt(generatorLoss)},\"d_loss\":{Opt(discriminatorLoss)},\"d_weight\":{Opt(discriminatorWeight)},\"lr\":{lr:R},\"images_per_s\":{ips:F2},\"time\":\"{DateTimeOffset.UtcNow:O}\"}}");
+
+    /// <summary>An autoencoder checkpoint's validation line: L1 per pixel as val_loss, PSNR and SSIM.</summary>
+    public static string ReconstructionLine(long step, double l1, double psnr, double ssim, int images) => string.Create(CultureInfo.InvariantCulture,
+        $"{{\"step\":{step},\"val_loss\":{Num(l1)},\"val_psnr\":{Num(psnr)},\"val_ssim\":{Num(ssim)},\"val_images\":{images},\"time\":\"{DateTimeOffset.UtcNow:O}\"}}");
+
+    private static string Opt(double? d) => d is { } v ? Num(v) : "null";
+
     private static string Num(double d) => double.IsFinite(d) ? d.ToString("R", CultureInfo.InvariantCulture) : "null";
 
     /// <summary>All records of a metrics file; unreadable lines (a line cut by a crash) are skipped.</summary>

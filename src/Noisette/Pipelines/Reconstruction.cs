@@ -82,25 +82,9 @@ public static class Reconstruction
         if (request.GridPath is not null)
         {
             grid = Path.GetFullPath(request.GridPath);
-            WriteGrid(grid, originalsBytes, reconstructedBytes, channels, size);
+            ComparisonGrid.Write(grid, originalsBytes, reconstructedBytes, channels, size);
         }
         return new ReconstructionReport(order.Length, size, size / factor, psnr.Average(), ssim.Average(),
                                         order.Select(i => data.RelativePaths[i]).ToList(), psnr.ToArray(), ssim.ToArray(), seconds, grid);
-    }
-
-    /// <summary>Rows of up to eight originals, each followed by a row of their reconstructions.</summary>
-    public static void WriteGrid(string path, IReadOnlyList<byte[]> originals, IReadOnlyList<byte[]> reconstructions, int channels, int size)
-    {
-        const int columns = 8;
-        var cells = new List<PlanarImage>();
-        for (int start = 0; start < originals.Count; start += columns)
-        {
-            int n = Math.Min(columns, originals.Count - start);
-            foreach (var row in new[] { originals, reconstructions })
-                for (int i = 0; i < columns; i++)
-                    cells.Add(new PlanarImage(channels, size, size, i < n ? row[start + i] : Enumerable.Repeat((byte)255, channels * size * size).ToArray()));
-        }
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        PngWriter.Write(path, ImageGrid.Compose(cells, columns));
     }
 }

@@ -21,6 +21,11 @@ public sealed record CheckpointState
     public double? ValidationLoss { get; init; }
     /// <summary>The sample distance of the EMA weights' samples to the training pictures (Evaluation.SampleDistance), where measured.</summary>
     public double? SampleDistance { get; init; }
+    /// <summary>An autoencoder run's reconstruction quality on its validation pictures (Evaluation.ReconstructionQuality).</summary>
+    public double? ValidationPsnr { get; init; }
+    public double? ValidationSsim { get; init; }
+    /// <summary>An autoencoder run's discriminator updates (its optimizer's step count).</summary>
+    public long? DiscriminatorSteps { get; init; }
     /// <summary>Validation loss at low, mid and high noise (thirds of the timestep range).</summary>
     public double[]? ValidationByNoise { get; init; }
     /// <summary>fp16 runs only: the dynamic loss scale and the good steps since it last changed.</summary>
@@ -51,6 +56,18 @@ public static class Checkpoint
                              IReadOnlyList<(string, Tensor)> model, IReadOnlyList<(string, Tensor)> ema,
                              IReadOnlyList<(string, Tensor)>? optimizer, IReadOnlyDictionary<string, string>? metadata = null)
     {
+        var files = new List<(string, IReadOnlyList<(string, Tensor)>)> { (ModelFile, model), (EmaFile, ema) };
+        if (optimizer is not null) files.Add((OptimizerFile, optimizer));
+        WriteFiles(run, state, files, metadata);
+    }
+
+    /// <summary>
+    /// Writes a checkpoint of any set of safetensors files (an autoencoder run's: <c>autoencoder</c>,
+    /// <c>discriminator</c> and their optimizers), with the same atomicity and hashes as a U-Net's.
+    /// </summary>
+    public static void WriteFiles(RunFolder run, CheckpointState state, IReadOnlyList<(string File, IReadOnlyList<(string, Tensor)> Tensors)> contents,
+                                  IReadOnlyDictionary<string, string>? metadata = null)
+    {
         var final = run.CheckpointDir(state.Step);
         Directory.CreateDirectory(run.CheckpointsDir);
         var tmp = AtomicFile.LeftoverPath(final, AtomicFile.TempSuffix);
@@ -58,15 +75,12 @@ public static class Checkpoint
         try
         {
             var files = new Dictionary<string, CheckpointFile>();
-            void Save(string name, IReadOnlyList<(string, Tensor)> tensors)
+            foreach (var (name, tensors) in contents)
             {
                 var path = Path.Combine(tmp, name);
                 SafeTensors.Save(path, tensors, metadata);
                 files[name] = Describe(path);
             }
-            Save(ModelFile, model);
-            Save(EmaFile, ema);
-            if (optimizer is not null) Save(OptimizerFile, optimizer);
             Json.Write(Path.Combine(tmp, StateFile), state with { Files = files });
             AtomicFile.PublishDirectory(tmp, final);
         }
@@ -84,12 +98,13 @@ public static class Checkpoint
     }
 
     /// <summary>Reads state.json and checks every listed file's size and hash; throws naming the first problem.</summary>
-    public static CheckpointState Verify(string dir)
+    /// <param name="required">The files it must list (by default a U-Net's model and EMA weights).</param>
+    public static CheckpointState Verify(string dir, IReadOnlyList<string>? required = null)
     {
         var statePath = Path.Combine(dir, StateFile);
         if (!File.Exists(statePath)) throw new NoisetteInputException($"checkpoint {dir} is damaged: it has no {StateFile}");
         var state = Json.Read<CheckpointState>(statePath);
-        if (!state.Files.ContainsKey(ModelFile) || !state.Files.ContainsKey(EmaFile))
+        if ((required ?? [ModelFile, EmaFile]).Any(f => !state.Files.ContainsKey(f)))
             throw new NoisetteInputException($"checkpoint {dir} is damaged: {StateFile} lists no model weights");
         foreach (var (name, expected) in state.Files)
         {
@@ -120,12 +135,12 @@ public static class Checkpoint
     /// The newest checkpoint that verifies, walking back past damaged ones (each reported through <paramref name="warn"/>).
     /// Null when there is none.
     /// </summary>
-    public static (string Dir, CheckpointState State)? LatestValid(RunFolder run, Action<string>? warn = null)
+    public static (string Dir, CheckpointState State)? LatestValid(RunFolder run, Action<string>? warn = null, IReadOnlyList<string>? required = null)
     {
         foreach (var step in run.CheckpointSteps().Reverse())
         {
             var dir = run.CheckpointDir(step);
-            try { return (dir, Verify(dir)); }
+            try { return (dir, Verify(dir, required)); }
             catch (NoisetteInputException e) { warn?.Invoke($"skipping {RunFolder.StepName(step)}: {e.Message}"); }
         }
         return null;
