@@ -10,6 +10,8 @@ using Noisette.Training;
 //            gradients, after one warm-up call. Adds the precision, a per-phase split, the data-wait fraction and
 //            the peak resident memory.
 //   sample — seconds per image of DDIM-50, DPM++-20 and DDPM-1000 (extrapolated from a few calls).
+//   autoencoder — seconds per picture of encoding and decoding with SD's autoencoder shape and `autoencoder train`'s
+//            default, at --size (256) and --batch (4).
 //   check  — the dataset check on --images N generated 64×64 glyph images: wall seconds and peak RSS (VmHWM).
 //   studio — each studio page's load time in headless chromium (first load, then median and worst of --repeats).
 //   quality-train — trains the quality benchmark's letter classifier (Quality/ClassifierTraining.cs, quality/README.md).
@@ -45,6 +47,9 @@ try
             return 0;
         case "sample":
             Console.WriteLine(SamplerBench.Run(preset, threads, precision, Int("batch", SamplerBench.Batch.ToString(CultureInfo.InvariantCulture))));
+            return 0;
+        case "autoencoder":
+            Console.WriteLine(AutoencoderBench.Run(Int("size", "256"), Int("batch", "4"), Int("repeats", "3"), threads));
             return 0;
         case "check":
             Console.WriteLine(CheckBench.Run(Int("images", "10000")));

@@ -36,6 +36,16 @@ public static class TrainingView
         EventHandler onExit = (_, _) => { try { cts.Cancel(); } catch (ObjectDisposedException) { } };
         Console.CancelKeyPress += onCancel;
         AppDomain.CurrentDomain.ProcessExit += onExit;
+        // SIGTERM (a shutdown, `kill`, a container stopping) stops like Ctrl-C: the loop writes its checkpoint and the
+        // command ends normally. Left to the runtime, the process would end at once and lose the steps since the last
+        // checkpoint. A second SIGTERM ends it without one.
+        using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+        {
+            if (cts.IsCancellationRequested) return;
+            context.Cancel = true;
+            Cli.Err.WriteLine("\nstopping (terminate signal): writing a checkpoint");
+            try { cts.Cancel(); } catch (ObjectDisposedException) { }
+        });
         try
         {
             TrainingOutcome outcome = TrainingOutcome.Interrupted;

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using System.Globalization;
+using Noisette.Models;
+using Noisette.Runs;
+using Noisette.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Noisette.Bench;
+
+/// <summary>
+/// Seconds per picture of encoding (to the posterior's moments) and decoding (from latents) with Stable Diffusion's
+/// autoencoder shape (kl-f8, base 128, 2 blocks) and with `autoencoder train`'s default (base 64, 1 block), at a
+/// picture size and batch, on the CPU in inference mode, with the process's peak memory so far (the SD shape is
+/// measured first). Random weights: the time does not depend on their values. One warm-up call each, then the median of
+/// <c>repeats</c> calls.
+/// </summary>
+public static class AutoencoderBench
+{
+    public static string Run(int size, int batch, int repeats, int threads)
+    {
+        TorchRuntime.ConfigureThreads(threads);
+        var rows = new List<string>();
+        foreach (var (name, config) in new[] { ("sd-kl-f8", AutoencoderConfig.StableDiffusion), ("default-f8", AutoencoderTrainingConfig.Preset(8, 4, 3)) })
+        {
+            using var model = AutoencoderKL.Seeded(config, 0);
+            model.eval();
+            long parameters = model.parameters().Sum(p => p.numel());
+            var x = rand(batch, 3, size, size) * 2 - 1;
+            var z = randn(batch, config.LatentChannels, size / config.Factor, size / config.Factor);
+            double encode, decode;
+            using (inference_mode())
+            {
+                encode = Median(repeats, () => model.Moments(x).Dispose()) / batch;
+                decode = Median(repeats, () => model.Decode(z).Dispose()) / batch;
+            }
+            rows.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{{\"autoencoder\":\"{name}\",\"parameters\":{parameters},\"size\":{size},\"batch\":{batch},\"threads\":{threads},\"encode_s_per_image\":{encode:F4},\"decode_s_per_image\":{decode:F4},\"peak_rss_mib_so_far\":{(PeakMemory.Mib() ?? 0):F0}}}"));
+        }
+        return string.Join("\n", rows);
+    }
+
+    private static double Median(int repeats, Action call)
+    {
+        call();
+        var times = new List<double>();
+        for (int i = 0; i < repeats; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            using (NewDisposeScope()) call();
+            times.Add(clock.Elapsed.TotalSeconds);
+        }
+        times.Sort();
+        return times[times.Count / 2];
+    }
+}
