@@ -25,30 +25,45 @@ public sealed class AutoencoderKL : nn.Module<Tensor, Tensor>
 
     public AutoencoderConfig Config { get; }
 
-    private static readonly Lock Construction = new();
-
-    /// <summary>A new network whose initial weights follow from <paramref name="seed"/> alone (libtorch's process-wide generator, under a lock).</summary>
+    /// <summary>
+    /// A new network whose initial weights follow from <paramref name="seed"/> alone: every convolution's weight and
+    /// bias is drawn again from a generator of its own, from the distribution libtorch's default initialisation draws
+    /// from (uniform within ±1/√fan-in), so that nothing else drawing from libtorch's process-wide generator at the
+    /// same time (another training, a test beside it) can change them. Norms start at weight 1 and bias 0.
+    /// </summary>
     public static AutoencoderKL Seeded(AutoencoderConfig config, long seed)
     {
-        lock (Construction)
-        {
-            random.manual_seed(seed);
-            return new AutoencoderKL(config);
-        }
+        var model = new AutoencoderKL(config);
+        using var generator = new Generator((ulong)seed);
+        var fanIn = new Dictionary<string, long>(StringComparer.Ordinal);
+        using (no_grad())
+            foreach (var (name, p) in model.named_parameters())
+            {
+                var owner = name[..name.LastIndexOf('.')];
+                if (name.EndsWith(".weight", StringComparison.Ordinal) && p.dim() > 1)
+                {
+                    fanIn[owner] = p.numel() / p.shape[0];
+                    double bound = 1 / Math.Sqrt(fanIn[owner]);
+                    p.uniform_(-bound, bound, generator);
+                }
+                else if (name.EndsWith(".bias", StringComparison.Ordinal) && fanIn.TryGetValue(owner, out var fan))
+                {
+                    double bound = 1 / Math.Sqrt(fan);
+                    p.uniform_(-bound, bound, generator);
+                }
+            }
+        return model;
     }
 
     public AutoencoderKL(AutoencoderConfig config) : base(nameof(AutoencoderKL))
     {
-        lock (Construction)
-        {
-            config.Validate();
-            Config = config;
-            encoder = new AutoencoderEncoder(config);
-            decoder = new AutoencoderDecoder(config);
-            quant_conv = nn.Conv2d(2 * config.LatentChannels, 2 * config.LatentChannels, 1);
-            post_quant_conv = nn.Conv2d(config.LatentChannels, config.LatentChannels, 1);
-            RegisterComponents();
-        }
+        config.Validate();
+        Config = config;
+        encoder = new AutoencoderEncoder(config);
+        decoder = new AutoencoderDecoder(config);
+        quant_conv = nn.Conv2d(2 * config.LatentChannels, 2 * config.LatentChannels, 1);
+        post_quant_conv = nn.Conv2d(config.LatentChannels, config.LatentChannels, 1);
+        RegisterComponents();
     }
 
     /// <summary>The encoder's parameters (frozen when only the decoder is fine-tuned).</summary>

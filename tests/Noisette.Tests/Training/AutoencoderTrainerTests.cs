@@ -13,14 +13,14 @@ namespace Noisette.Tests;
 /// <summary>Autoencoder training on the fixture letters: it learns, it resumes bit for bit, it fine-tunes only the decoder.</summary>
 public sealed class AutoencoderTrainerTests
 {
-    private static readonly Lazy<ImageDataset> Letters = new(() =>
+    internal static readonly Lazy<ImageDataset> Letters = new(() =>
         ImageDataset.Load(Fixtures.Path("letters", "A"), new DataConfig { ImageSize = 32, Channels = ChannelMode.Gray }));
 
-    private static SubsetImageSet Train => new(Letters.Value, Letters.Value.TrainIndices, null);
-    private static SubsetImageSet Validation => new(Letters.Value, Letters.Value.ValidationIndices, null);
+    internal static SubsetImageSet Train => new(Letters.Value, Letters.Value.TrainIndices, null);
+    internal static SubsetImageSet Validation => new(Letters.Value, Letters.Value.ValidationIndices, null);
 
     /// <summary>A small gray autoencoder (factor 4) and discriminator that train in seconds.</summary>
-    private static AutoencoderTrainingConfig Small(int steps) => new()
+    internal static AutoencoderTrainingConfig Small(int steps) => new()
     {
         Model = new AutoencoderConfig { InChannels = 1, BaseChannels = 32, ChannelMultipliers = [1, 2, 2], ResBlocksPerLevel = 1, LatentChannels = 4 },
         ImageSize = 32,
@@ -46,7 +46,7 @@ public sealed class AutoencoderTrainerTests
         var progress = new List<TrainingProgress>();
         Assert.Equal(TrainingOutcome.Completed, t.Train(CancellationToken.None, progress.Add));
         var after = t.Validate()!.Value;
-        // The held-out letters (never trained on) come back much closer: measured 6.1 → 15.8 dB.
+        // The held-out letters (never trained on) come back much closer: measured 5.8 → 14.1 dB.
         Assert.True(after.Psnr > before.Psnr + 5, $"validation PSNR {before.Psnr:F2} dB at step 0, {after.Psnr:F2} dB at step 160");
         Assert.True(after.Ssim > before.Ssim, $"SSIM {before.Ssim:F3} → {after.Ssim:F3}");
         // The best checkpoint is published at the root as an autoencoder folder that reloads to the same network.
@@ -61,31 +61,6 @@ public sealed class AutoencoderTrainerTests
         Assert.Contains("\"d_weight\":null", lines.First());
         Assert.DoesNotContain("\"d_weight\":null", lines.Last());
         Assert.True(File.Exists(new RunFolder(dir.Path).SampleGridPath(160)));
-    }
-
-    [Fact]
-    public void AnInterruptedAndResumedRunEndsWithTheSameWeightsAsAStraightOne()
-    {
-        var config = Small(8) with { DiscriminatorStart = 3, CheckpointEvery = 4, LogEvery = 1 };
-        using var straight = new TempFolder("ae-straight");
-        using var split = new TempFolder("ae-split");
-        using (var t = AutoencoderTrainer.Start(config, new RunFolder(straight.Path), Train, Validation, Letters.Value.Fingerprint))
-            Assert.Equal(TrainingOutcome.Completed, t.Train(CancellationToken.None));
-        Assert.Equal([4L, 8L], new RunFolder(straight.Path).CheckpointSteps());
-        using (var cancel = new CancellationTokenSource())
-        using (var t = AutoencoderTrainer.Start(config, new RunFolder(split.Path), Train, Validation, Letters.Value.Fingerprint))
-            Assert.Equal(TrainingOutcome.Interrupted, t.Train(cancel.Token, p => { if (p.Step == 5) cancel.Cancel(); }));
-        using (var t = AutoencoderTrainer.Resume(new RunFolder(split.Path), Train, Validation, Letters.Value.Fingerprint))
-        {
-            Assert.Equal(5, t.Step);
-            Assert.Equal(TrainingOutcome.Completed, t.Train(CancellationToken.None));
-        }
-        foreach (var file in new[] { AutoencoderTrainer.AutoencoderFile, AutoencoderTrainer.DiscriminatorFile, AutoencoderTrainer.OptimizerFile, AutoencoderTrainer.DiscriminatorOptimizerFile })
-            Assert.True(File.ReadAllBytes(Path.Combine(new RunFolder(straight.Path).CheckpointDir(8), file))
-                            .SequenceEqual(File.ReadAllBytes(Path.Combine(new RunFolder(split.Path).CheckpointDir(8), file))), $"{file} differs after resuming");
-        // A resume on other pictures is refused.
-        var e = Assert.Throws<NoisetteInputException>(() => AutoencoderTrainer.Resume(new RunFolder(split.Path), Train, Validation, "other", totalSteps: 20));
-        Assert.Contains("differ", e.Message);
     }
 
     [Fact]
@@ -137,5 +112,43 @@ public sealed class AutoencoderTrainerTests
         (code, _, err) = CliCapture.Run("autoencoder", "resume", dir.Path);
         Assert.Equal(2, code);
         Assert.Contains("not an autoencoder training run", err);
+    }
+}
+
+/// <summary>
+/// Bit-exact resume of an autoencoder run. It runs alone (<see cref="RunsAlone"/>): libtorch's thread count is
+/// process-wide, and a neighbouring test changing it between the two trainings would change their rounding.
+/// </summary>
+[Collection(RunsAlone.Name)]
+public sealed class AutoencoderResumeTests
+{
+    private static SubsetImageSet Train => AutoencoderTrainerTests.Train;
+    private static SubsetImageSet Validation => AutoencoderTrainerTests.Validation;
+    private static Lazy<ImageDataset> Letters => AutoencoderTrainerTests.Letters;
+    private static AutoencoderTrainingConfig Small(int steps) => AutoencoderTrainerTests.Small(steps);
+
+    [Fact]
+    public void AnInterruptedAndResumedRunEndsWithTheSameWeightsAsAStraightOne()
+    {
+        var config = Small(8) with { DiscriminatorStart = 3, CheckpointEvery = 4, LogEvery = 1 };
+        using var straight = new TempFolder("ae-straight");
+        using var split = new TempFolder("ae-split");
+        using (var t = AutoencoderTrainer.Start(config, new RunFolder(straight.Path), Train, Validation, Letters.Value.Fingerprint))
+            Assert.Equal(TrainingOutcome.Completed, t.Train(CancellationToken.None));
+        Assert.Equal([4L, 8L], new RunFolder(straight.Path).CheckpointSteps());
+        using (var cancel = new CancellationTokenSource())
+        using (var t = AutoencoderTrainer.Start(config, new RunFolder(split.Path), Train, Validation, Letters.Value.Fingerprint))
+            Assert.Equal(TrainingOutcome.Interrupted, t.Train(cancel.Token, p => { if (p.Step == 5) cancel.Cancel(); }));
+        using (var t = AutoencoderTrainer.Resume(new RunFolder(split.Path), Train, Validation, Letters.Value.Fingerprint))
+        {
+            Assert.Equal(5, t.Step);
+            Assert.Equal(TrainingOutcome.Completed, t.Train(CancellationToken.None));
+        }
+        foreach (var file in new[] { AutoencoderTrainer.AutoencoderFile, AutoencoderTrainer.DiscriminatorFile, AutoencoderTrainer.OptimizerFile, AutoencoderTrainer.DiscriminatorOptimizerFile })
+            Assert.True(File.ReadAllBytes(Path.Combine(new RunFolder(straight.Path).CheckpointDir(8), file))
+                            .SequenceEqual(File.ReadAllBytes(Path.Combine(new RunFolder(split.Path).CheckpointDir(8), file))), $"{file} differs after resuming");
+        // A resume on other pictures is refused.
+        var e = Assert.Throws<NoisetteInputException>(() => AutoencoderTrainer.Resume(new RunFolder(split.Path), Train, Validation, "other", totalSteps: 20));
+        Assert.Contains("differ", e.Message);
     }
 }
