@@ -55,7 +55,7 @@ public sealed class AutoencoderTrainerTests
         Assert.Equal("trained", info.Origin);
         Assert.Equal(160, info.Step);
         Assert.Equal(32, info.ImageSize);
-        Assert.Equal(after.Psnr, info.ValidationPsnr!.Value, 6);
+        Assert.Equal(after.Psnr, info.ValidationPsnr!.Value, 0.01);   // the same weights and pictures (other tests may change the thread count)
         // The discriminator's terms are logged only once it has started.
         var lines = File.ReadAllLines(new RunFolder(dir.Path).MetricsPath).Where(l => l.Contains("\"kl\"")).ToList();
         Assert.Contains("\"d_weight\":null", lines.First());
