@@ -179,7 +179,7 @@ public sealed class AutoencoderTrainer : IDisposable
             bool adversarial = Step >= cfg.DiscriminatorStart;
             using (NewDisposeScope())
             {
-                stepRandom.manual_seed(StepSeed(cfg.Seed, Step));
+                stepRandom.manual_seed(DataOrder.StepSeed(cfg.Seed, Step));
                 using var batch = batches.Next();
                 var x = batch.Images.to(Device);
                 long b = x.shape[0];
@@ -273,7 +273,6 @@ public sealed class AutoencoderTrainer : IDisposable
         return Step >= TotalSteps ? TrainingOutcome.Completed : TrainingOutcome.Interrupted;
     }
 
-    private static long StepSeed(long runSeed, long step) => (long)(DataOrder.Mix(runSeed, step) >> 1);
 
     private TrainingProgress Report(double loss, double lr, double ips) => new()
     {

@@ -77,6 +77,9 @@ public sealed class DataOrder
         }
     }
 
+    /// <summary>The seed of a training step's random draws: a mix of the run's seed and the step, so that a resumed run draws the same.</summary>
+    public static long StepSeed(long runSeed, long step) => (long)(Mix(runSeed, step) >> 1);
+
     internal static ulong Mix(long a, long b) => SplitMix(SplitMix((ulong)a) ^ (ulong)b);
 
     private static ulong SplitMix(ulong x)

@@ -213,7 +213,7 @@ public sealed class Trainer : IDisposable
             double lr = cfg.LearningRateAt(Step);
             using (var scope = NewDisposeScope())
             {
-                stepRandom.manual_seed(StepSeed(cfg.Seed, Step));
+                stepRandom.manual_seed(DataOrder.StepSeed(cfg.Seed, Step));
                 // The step's timesteps and noise are drawn for the whole effective batch first, so that accumulating
                 // k micro-batches of B images computes the same update as one batch of k·B (up to rounding).
                 int images = cfg.ImagesPerStep;
@@ -288,8 +288,6 @@ public sealed class Trainer : IDisposable
         return LabelDropout.Apply(labels.to(Device), Config.ClassDropout, Model.NullLabel, stepRandom);
     }
 
-    /// <summary>The seed of a step's random draws: a mix of the run's seed and the step, so a resumed run draws the same.</summary>
-    private static long StepSeed(long runSeed, long step) => (long)(DataOrder.Mix(runSeed, step) >> 1);
 
     private TrainingProgress Report(double loss, double lr, double ips) => new()
     {
