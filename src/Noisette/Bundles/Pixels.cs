@@ -14,6 +14,18 @@ public static class Pixels
         return x.MoveToOuterDisposeScope();
     }
 
+    /// <summary>Images <paramref name="indices"/> of a set as one (B, C, H, W) tensor in [−1, 1], on <paramref name="device"/>.</summary>
+    public static Tensor FromImages(Data.IImageSet images, IReadOnlyList<int> indices, Device? device = null)
+    {
+        int bytes = images.Channels * images.ImageSize * images.ImageSize;
+        var raw = new byte[indices.Count * bytes];
+        for (int i = 0; i < indices.Count; i++) images.CopyImage(indices[i], raw.AsSpan(i * bytes, bytes));
+        using var scope = NewDisposeScope();
+        var x = tensor(raw, dtype: ScalarType.Byte).reshape(indices.Count, images.Channels, images.ImageSize, images.ImageSize).to(float32).div(127.5).sub(1);
+        if (device is not null) x = x.to(device);
+        return x.MoveToOuterDisposeScope();
+    }
+
     /// <summary>Converts images in [−1, 1] (B, C, H, W) to uint8 CHW arrays, rounding to the nearest level.</summary>
     public static List<byte[]> ToBytes(Tensor images)
     {

@@ -65,9 +65,7 @@ public static class Reconstruction
             foreach (var chunk in order.Chunk(autoencoder.SliceSize))
             {
                 using var scope = NewDisposeScope();
-                var batch = new byte[chunk.Length * data.ImageBytes];
-                for (int i = 0; i < chunk.Length; i++) data.CopyImage(chunk[i], batch.AsSpan(i * data.ImageBytes, data.ImageBytes));
-                var x = tensor(batch, dtype: ScalarType.Byte).reshape(chunk.Length, channels, size, size).to(float32).div(127.5).sub(1).to(device);
+                var x = Pixels.FromImages(data, chunk, device);
                 var y = autoencoder.Decode(autoencoder.Encode(x)).clamp(-1, 1);
                 psnr.AddRange(ReconstructionQuality.Psnr(x, y));
                 ssim.AddRange(ReconstructionQuality.Ssim(x, y));

@@ -295,16 +295,12 @@ public sealed class AutoencoderTrainer : IDisposable
         var ssim = new List<double>();
         var originals = new List<byte[]>();
         var reconstructions = new List<byte[]>();
-        int bytes = validation.Channels * validation.ImageSize * validation.ImageSize;
         using (inference_mode())
             for (int start = 0; start < count; start += Config.Batch)
             {
                 using var scope = NewDisposeScope();
                 int n = Math.Min(Config.Batch, count - start);
-                var raw = new byte[n * bytes];
-                for (int i = 0; i < n; i++) validation.CopyImage(start + i, raw.AsSpan(i * bytes, bytes));
-                var x = tensor(raw, dtype: ScalarType.Byte).reshape(n, validation.Channels, validation.ImageSize, validation.ImageSize)
-                    .to(float32).div(127.5).sub(1).to(Device);
+                var x = Bundles.Pixels.FromImages(validation, Enumerable.Range(start, n).ToArray(), Device);
                 var y = Model.call(x).clamp(-1, 1);
                 l1 += (x - y).abs().mean([1, 2, 3]).sum().item<float>();
                 psnr.AddRange(ReconstructionQuality.Psnr(x, y));

@@ -78,7 +78,6 @@ public sealed class LatentCache : IDisposable
         if (pictures.Channels != autoencoder.Config.InChannels)
             throw new NoisetteInputException($"the pictures have {pictures.Channels} channel(s), the autoencoder takes {autoencoder.Config.InChannels}");
         var device = autoencoder.parameters().First().device;
-        int bytes = pictures.Channels * pictures.ImageSize * pictures.ImageSize;
         var parts = new List<(Tensor Mean, Tensor LogVar, Tensor? FMean, Tensor? FLogVar)>();
         bool wasTraining = autoencoder.training;
         autoencoder.eval();
@@ -89,10 +88,7 @@ public sealed class LatentCache : IDisposable
             {
                 using var scope = NewDisposeScope();
                 int n = Math.Min(batch, pictures.Count - start);
-                var raw = new byte[n * bytes];
-                for (int i = 0; i < n; i++) pictures.CopyImage(start + i, raw.AsSpan(i * bytes, bytes));
-                var x = tensor(raw, dtype: ScalarType.Byte).reshape(n, pictures.Channels, pictures.ImageSize, pictures.ImageSize)
-                    .to(float32).div(127.5).sub(1).to(device);
+                var x = Bundles.Pixels.FromImages(pictures, Enumerable.Range(start, n).ToArray(), device);
                 using var posterior = autoencoder.Encode(x);
                 Tensor? fm = null, fl = null;
                 if (flips)
