@@ -12,6 +12,8 @@ using Noisette.Training;
 //   sample — seconds per image of DDIM-50, DPM++-20 and DDPM-1000 (extrapolated from a few calls).
 //   autoencoder — seconds per picture of encoding and decoding with SD's autoencoder shape and `autoencoder train`'s
 //            default, at --size (256) and --batch (4).
+//   latent-cache — seconds to encode --images (1000) random --size (256) px RGB pictures into a latent run's cache
+//            with `autoencoder train`'s default autoencoder (kl-f8, base 64), as `train --autoencoder` does once per run.
 //   check  — the dataset check on --images N generated 64×64 glyph images: wall seconds and peak RSS (VmHWM).
 //   studio — each studio page's load time in headless chromium (first load, then median and worst of --repeats).
 //   quality-train — trains the quality benchmark's letter classifier (Quality/ClassifierTraining.cs, quality/README.md).
@@ -19,6 +21,8 @@ using Noisette.Training;
 //   quality-plot — draws accuracy and distance against training minutes from `quality --run --json` files.
 //
 //   dotnet run -c Release --project bench/Noisette.Bench -- train --preset letters32 --batch 32 --steps 10 --threads 2 --precision bf16
+//   dotnet run -c Release --project bench/Noisette.Bench -- train --preset latent256 --batch 32 --steps 10   (latent training at 256 px)
+//   dotnet run -c Release --project bench/Noisette.Bench -- train --preset latent256 --image-size 256 --channels 3 --batch 4 --steps 3   (its pixel peer)
 //   dotnet run -c Release --project bench/Noisette.Bench -- sample --preset letters32 --threads 2 --precision bf16
 //   dotnet run -c Release --project bench/Noisette.Bench -- check --images 10000
 //   dotnet run -c Release --project bench/Noisette.Bench -- studio --repeats 5
@@ -43,13 +47,18 @@ try
     switch (command)
     {
         case "train":
-            Console.WriteLine(TrainBench.Run(preset, Int("batch", "32"), Int("steps", "10"), threads, precision));
+            Console.WriteLine(TrainBench.Run(preset, Int("batch", "32"), Int("steps", "10"), threads, precision,
+                                             Opt("image-size", "") is { Length: > 0 } size ? int.Parse(size, CultureInfo.InvariantCulture) : null,
+                                             Opt("channels", "") is { Length: > 0 } ch ? int.Parse(ch, CultureInfo.InvariantCulture) : null));
             return 0;
         case "sample":
             Console.WriteLine(SamplerBench.Run(preset, threads, precision, Int("batch", SamplerBench.Batch.ToString(CultureInfo.InvariantCulture))));
             return 0;
         case "autoencoder":
             Console.WriteLine(AutoencoderBench.Run(Int("size", "256"), Int("batch", "4"), Int("repeats", "3"), threads));
+            return 0;
+        case "latent-cache":
+            Console.WriteLine(AutoencoderBench.CacheBuild(Int("images", "1000"), Int("size", "256"), threads, Opt("flips", "false") == "true"));
             return 0;
         case "check":
             Console.WriteLine(CheckBench.Run(Int("images", "10000")));
@@ -63,7 +72,7 @@ try
         case "quality":
             return Noisette.Bench.Quality.QualityCommand.Run(command, argv);
         default:
-            Console.Error.WriteLine($"unknown benchmark '{command}'; available: train, sample, check, studio, quality-train, quality, quality-plot");
+            Console.Error.WriteLine($"unknown benchmark '{command}'; available: train, sample, autoencoder, latent-cache, check, studio, quality-train, quality, quality-plot");
             return 2;
     }
 }

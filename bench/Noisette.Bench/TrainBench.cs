@@ -14,17 +14,21 @@ namespace Noisette.Bench;
 /// Training throughput measured as the reference measures it, but with Noisette's whole training step: batches
 /// from a prefetching <see cref="BatchLoader"/>, the forward and backward passes in the chosen precision, the
 /// float32 loss, gradient clipping, AdamW and the EMA on flat buffers. Each phase is timed (on the CPU every op
-/// completes before the next starts, so wall-clock phases are exact).
+/// completes before the next starts, so wall-clock phases are exact). <c>--image-size</c> and <c>--channels</c> run a
+/// preset's U-Net at another size (resized as <c>train --image-size</c> resizes it) or channel count: the latent256
+/// U-Net on 256 px RGB pixels is the pixel-space peer of latent training at 256 px (docs/benchmarks.md).
 /// </summary>
 public static class TrainBench
 {
-    public static string Run(string preset, int batch, int steps, int threads, Precision requested)
+    public static string Run(string preset, int batch, int steps, int threads, Precision requested, int? imageSize = null, int? channels = null)
     {
         TorchRuntime.ConfigureThreads(threads);
         var precision = PrecisionSupport.Resolve(requested, CPU, w => Console.Error.WriteLine("warning: " + w));
         random.manual_seed(0);
 
         var cfg = ModelPresets.Get(preset).Model;
+        if (imageSize is int size) cfg = cfg.Resized(size);
+        if (channels is int c) cfg = cfg with { InChannels = c, OutChannels = 0 };
         using var model = new UNet(cfg);
         long parameterCount = model.ParameterCount();
         using var flat = new FlatParameters(model, withGrad: true);
@@ -106,6 +110,8 @@ public static class TrainBench
         {
             ["impl"] = "noisette-torchsharp-0.107.0",
             ["preset"] = preset,
+            ["image_size"] = cfg.ImageSize,
+            ["channels"] = cfg.InChannels,
             ["params"] = parameterCount,
             ["batch"] = batch,
             ["threads"] = threads,

@@ -100,7 +100,7 @@ public sealed class RunCatalog(Workspace workspace, TrainingQueue queue, Dataset
             var t = config.Training;
             var ci = CultureInfo.InvariantCulture;
             settings["preset"] = t.Preset;
-            settings["image size"] = $"{t.Model.ImageSize} px, {(t.Model.InChannels == 1 ? "gray" : "colour")}";
+            settings["image size"] = $"{t.PixelSize} px, {(t.PixelChannels == Noisette.Data.ChannelMode.Gray ? "gray" : "colour")}{(t.IsLatent ? $" (latents {t.Model.ImageSize}×{t.Model.ImageSize}×{t.Model.InChannels})" : "")}";
             settings["steps"] = t.Steps >= TrainingQueue.UntilStopped ? "until stopped" : t.Steps.ToString(ci);
             settings["batch"] = t.Batch.ToString(ci);
             settings["learning rate"] = t.LearningRate.ToString("G3", ci);
@@ -124,7 +124,7 @@ public sealed class RunCatalog(Workspace workspace, TrainingQueue queue, Dataset
         var bestView = Checkpoint.BestOf(checkpoints.Where(c => c.Usable), c => c.Step, c => c.SampleDistance, c => c.ValidationLoss);
         string? bestBy = bestView is null ? null : Checkpoint.BestMeasure(bestView.SampleDistance);
         return new RunDetail(view, queue.Find(name), settings, checkpoints, grids, Metrics(run), bestView?.Step, Hint(run), LogTail(run, 12),
-            config?.Training.ClassNames, config?.Training.Model.ImageSize, config?.Training.Model.InChannels == 1,
+            config?.Training.ClassNames, config?.Training.PixelSize, config?.Training.PixelChannels == Noisette.Data.ChannelMode.Gray,
             config?.Training.Data.Resize == Noisette.Data.ResizeMode.Pad ? "pad" : config is null ? null : "crop",
             // An import's classes (OpenAI's ImageNet models) have indices but no names.
             config is { Training: { ClassNames: null, Model.NumClasses: > 0 } } ? config.Training.Model.NumClasses : null,

@@ -25,6 +25,7 @@ public static class AutoencoderCommand
         var batch = new Option<int?>("--batch") { Description = "Pictures per step (default 8)" };
         var factor = new Option<int?>("--factor") { Description = "How many times smaller the latents are on each side: 4 or 8 (default 8, as Stable Diffusion's)" };
         var latent = new Option<int?>("--latent-channels") { Description = "Latent channels (default 4)" };
+        var width = new Option<int?>("--width") { Description = "Channels of the first level, a multiple of 8 (default 64; 32 trains about four times faster)" };
         var initFrom = new Option<string?>("--init-from") { Description = "An autoencoder folder to fine-tune: its decoder learns your pictures, its encoder stays (so latents keep their meaning)" };
         var lr = new Option<double?>("--lr") { Description = "Learning rate (default 1e-4)" };
         var every = new Option<int?>("--checkpoint-every") { Description = "Steps between checkpoints (default: a tenth of the steps, at most 500)" };
@@ -35,7 +36,7 @@ public static class AutoencoderCommand
         var force = new Option<bool>("--force") { Description = "Use an output folder that is not empty (its contents are moved to previous-*)" };
         var cmd = new Command("train", "Train an autoencoder for latent diffusion on your pictures (L1 + KL + patch discriminator), or fine-tune one's decoder")
         {
-            data, output, size, steps, batch, factor, latent, initFrom, lr, every, discStart, seed, device, threads, force,
+            data, output, size, steps, batch, factor, latent, width, initFrom, lr, every, discStart, seed, device, threads, force,
         };
         cmd.SetAction(p => Cli.Guard(() =>
         {
@@ -48,6 +49,7 @@ public static class AutoencoderCommand
                 Batch = p.GetValue(batch),
                 Factor = p.GetValue(factor),
                 LatentChannels = p.GetValue(latent),
+                Width = p.GetValue(width),
                 InitFrom = p.GetValue(initFrom),
                 LearningRate = p.GetValue(lr),
                 CheckpointEvery = p.GetValue(every),

@@ -14,7 +14,8 @@ public static class TrainCommand
         var data = new Option<string>("--data") { Description = "Folder of training images (searched recursively; never written to)", Required = true };
         var output = new Option<string>("--out") { Description = "Run folder to create", Required = true };
         var config = new Option<string?>("--config") { Description = "Config file (see `noisette init`)" };
-        var preset = new Option<string?>("--preset") { Description = "Model preset: tiny, letters32, ddpm32, letters64, ddpm64, adm256 (default: chosen from the images)" };
+        var preset = new Option<string?>("--preset") { Description = "Model preset: tiny, letters32, ddpm32, letters64, ddpm64, adm256; with --autoencoder latent256 or latent512 (default: chosen from the images)" };
+        var autoencoder = new Option<string?>("--autoencoder") { Description = "Train on the latents of this autoencoder folder (latent diffusion; see `noisette autoencoder`): pictures its factor times the U-Net's size" };
         var imageSize = new Option<int?>("--image-size") { Description = $"Training image size in pixels (default: the preset's, else {TrainingDefaults.ImageSize})" };
         var steps = new Option<int?>("--steps") { Description = $"Optimizer steps in total (default {TrainingDefaults.Steps})" };
         var batch = new Option<int?>("--batch") { Description = "Images per step (default: the preset's)" };
@@ -32,7 +33,7 @@ public static class TrainCommand
         var balanced = new Option<bool>("--balanced") { Description = "Show every class equally often, however many images each has" };
         var cmd = new Command("train", "Train a diffusion model on a folder of images")
         {
-            data, output, config, preset, imageSize, steps, batch, lr, every, initFrom, seed, device, threads, precision, flip, force,
+            data, output, config, preset, autoencoder, imageSize, steps, batch, lr, every, initFrom, seed, device, threads, precision, flip, force,
             classes, classDropout, balanced,
         };
         cmd.SetAction(p => Cli.Guard(() =>
@@ -43,6 +44,7 @@ public static class TrainCommand
                 OutPath = p.GetValue(output)!,
                 ConfigFile = p.GetValue(config),
                 Preset = p.GetValue(preset),
+                Autoencoder = p.GetValue(autoencoder),
                 ImageSize = p.GetValue(imageSize),
                 Steps = p.GetValue(steps),
                 Batch = p.GetValue(batch),

@@ -18,20 +18,26 @@ public sealed record ValidationResult(double Loss, double LowNoise, double MidNo
 /// drawn from a generator seeded by i alone. The same images therefore always meet the same noise, so the number
 /// compares across checkpoints and across runs on the same data. Low/mid/high are the thirds of the timestep range.
 /// When there are more than <see cref="MaxImages"/> validation images, the subset is taken in turn from each class
-/// (<see cref="Select"/>), so every class of a class-conditional set gets a per-class loss.
+/// (<see cref="Select"/>), so every class of a class-conditional set gets a per-class loss. A latent model's loss is
+/// computed on the pictures' latents, given as <c>encoded</c> (the posterior means, scaled), with noise of their shape.
 /// </summary>
 public static class ValidationLoss
 {
     public const int Repeats = 6;
     public const int MaxImages = 512;
 
-    public static ValidationResult? Compute(UNet model, GaussianDiffusion diffusion, IImageSet images, int batchSize = 64)
+    /// <param name="encoded">For a latent model: the latents of the pictures <see cref="Select"/>(images, <see cref="MaxImages"/>)
+    /// chooses, in that order (N, c, h, w); null for a pixel model.</param>
+    public static ValidationResult? Compute(UNet model, GaussianDiffusion diffusion, IImageSet images, int batchSize = 64, Tensor? encoded = null)
     {
         var chosen = Select(images, MaxImages);
         int n = chosen.Count;
         if (n == 0) return null;
+        if (encoded is not null && encoded.shape[0] != n) throw new ArgumentException($"{encoded.shape[0]} latents for {n} pictures", nameof(encoded));
+        var row = chosen.Select((image, k) => (image, k)).ToDictionary(p => p.image, p => p.k);
         var device = model.parameters().First().device;
-        int c = images.Channels, s = images.ImageSize, per = c * s * s, T = diffusion.T;
+        int c = encoded is null ? images.Channels : (int)encoded.shape[1], s = encoded is null ? images.ImageSize : (int)encoded.shape[2];
+        int per = images.Channels * images.ImageSize * images.ImageSize, T = diffusion.T;
         bool wasTraining = model.training;
         model.eval();
         double[] sum = new double[3];
@@ -58,8 +64,12 @@ public static class ValidationLoss
                 for (int k = 0; k < chunk.Length; k++)
                 {
                     var (i, r) = chunk[k];
-                    images.CopyImage(i, buffer);
-                    x0s.Add(tensor(buffer, dtype: ScalarType.Byte).reshape(1, c, s, s));
+                    if (encoded is null)
+                    {
+                        images.CopyImage(i, buffer);
+                        x0s.Add(tensor(buffer, dtype: ScalarType.Byte).reshape(1, c, s, s).to(float32).div_(127.5).sub_(1));
+                    }
+                    else x0s.Add(encoded.narrow(0, row[i], 1));
                     using var g = new Generator((ulong)(1_000_003L * i + r + 1));
                     noises.Add(randn(new long[] { 1, c, s, s }, generator: g));
                     // Stratum r of Repeats, offset by a fixed per-image fraction so strata are covered evenly.
@@ -68,7 +78,7 @@ public static class ValidationLoss
                     int label = images.LabelOf(i);
                     ys[k] = label >= 0 ? label : Math.Max(model.NullLabel, 0);
                 }
-                var x0 = cat(x0s, 0).to(float32).div_(127.5).sub_(1).to(device);
+                var x0 = cat(x0s, 0).to(float32).to(device);
                 var noise = cat(noises, 0).to(device);
                 var t = tensor(ts, dtype: int64, device: device);
                 var xt = diffusion.QSample(x0, t, noise);

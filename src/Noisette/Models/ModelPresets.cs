@@ -4,9 +4,11 @@ namespace Noisette.Models;
 public static class ModelPresets
 {
     /// <param name="Title">The preset in a few plain words, for messages and the studio.</param>
-    public sealed record Preset(string Name, string Title, string Description, UNetConfig Model, int DefaultBatch)
+    /// <param name="Latent">A U-Net for an autoencoder's latents (<c>train --autoencoder</c>): its size and channels
+    /// are the latents', and the pictures are the autoencoder's factor times larger.</param>
+    public sealed record Preset(string Name, string Title, string Description, UNetConfig Model, int DefaultBatch, bool Latent = false)
     {
-        public bool Gray => Model.InChannels == 1;
+        public bool Gray => !Latent && Model.InChannels == 1;
         /// <summary>"Quick look (tiny)": how messages name the preset.</summary>
         public string Named => $"{Title} ({Name})";
     }
@@ -33,6 +35,12 @@ public static class ModelPresets
             new UNetConfig { InChannels = 3, BaseChannels = 256, ChannelMultipliers = [1, 1, 2, 2, 4, 4], ResBlocksPerLevel = 2,
                              AttentionResolutions = [32, 16, 8], Dropout = 0.1, HeadChannels = 64, UseScaleShiftNorm = true,
                              ResBlockUpDown = true, ImageSize = 256 }, 4),
+        new("latent256", "Latent 256 px", "6.5M parameters on 32×32 latents: 256 px pictures through a factor-8 autoencoder (train --autoencoder)",
+            new UNetConfig { InChannels = 4, BaseChannels = 64, ChannelMultipliers = [1, 2, 2], ResBlocksPerLevel = 2,
+                             AttentionResolutions = [16], ImageSize = 32 }, 32, Latent: true),
+        new("latent512", "Latent 512 px", "64×64 latents: 512 px pictures through a factor-8 autoencoder (train --autoencoder)",
+            new UNetConfig { InChannels = 4, BaseChannels = 64, ChannelMultipliers = [1, 2, 3, 4], ResBlocksPerLevel = 2,
+                             AttentionResolutions = [16, 8], HeadChannels = 64, UseScaleShiftNorm = true, ImageSize = 64 }, 16, Latent: true),
     ];
 
     /// <summary>The preset of that name, or null.</summary>

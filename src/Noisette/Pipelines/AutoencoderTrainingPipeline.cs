@@ -17,6 +17,8 @@ public sealed record AutoencoderTrainingRequest
     /// <summary>How many times smaller the latent grid is on each side: 4 or 8 (2 and 16 are allowed).</summary>
     public int? Factor { get; init; }
     public int? LatentChannels { get; init; }
+    /// <summary>Channels of the first level (each later level has up to four times as many): 64 unless asked; 32 is four times cheaper.</summary>
+    public int? Width { get; init; }
     /// <summary>An autoencoder folder to fine-tune: its decoder only (the encoder frozen), so latents keep their meaning.</summary>
     public string? InitFrom { get; init; }
     public double? LearningRate { get; init; }
@@ -54,8 +56,8 @@ public static class AutoencoderTrainingPipeline
             sourcePath = folder.Root;
             if (PathContainment.IsSameOrInside(sourcePath, run.Root) || PathContainment.IsSameOrInside(run.Root, sourcePath))
                 throw new NoisetteInputException($"--out {run.Root} and the autoencoder it starts from ({sourcePath}) must be separate folders");
-            if (r.Factor is not null || r.LatentChannels is not null)
-                throw new NoisetteInputException("--factor and --latent-channels come from the autoencoder given to --init-from; leave them out");
+            if (r.Factor is not null || r.LatentChannels is not null || r.Width is not null)
+                throw new NoisetteInputException("--factor, --latent-channels and --width come from the autoencoder given to --init-from; leave them out");
             source = folder.Load(out sourceInfo);
         }
         try
@@ -66,7 +68,7 @@ public static class AutoencoderTrainingPipeline
             var channels = sourceInfo is null ? ChannelMode.Auto : sourceInfo.Config.InChannels == 1 ? ChannelMode.Gray : ChannelMode.Rgb;
             var dataset = TrainingPipeline.LoadData(data, new DataConfig(settings with { Channels = channels }, size), info, warn);
             int steps = r.Steps ?? new AutoencoderTrainingConfig().Steps;
-            var model = sourceInfo?.Config ?? AutoencoderTrainingConfig.Preset(r.Factor ?? 8, r.LatentChannels ?? 4, dataset.Channels);
+            var model = sourceInfo?.Config ?? AutoencoderTrainingConfig.Preset(r.Factor ?? 8, r.LatentChannels ?? 4, dataset.Channels, width: r.Width ?? 64);
             var config = new AutoencoderTrainingConfig
             {
                 Model = model,

@@ -117,6 +117,10 @@ public static class EvaluationPipeline
 
     public static LikelihoodResult Likelihood(LoadedModel model, ImageDataset data, LikelihoodOptions options, Action<int, int>? progress = null)
     {
+        if (model.Config.Training.IsLatent)
+            throw new NoisetteInputException("this run learned an autoencoder's latents: a likelihood of its latents is no likelihood of the pictures " +
+                                             "(the autoencoder's own is missing from it), so it is not measured; compare latent runs by their validation loss " +
+                                             "and sample quality (FID) instead");
         if (data.ValidationIndices.Length == 0)
             throw new NoisetteInputException("the run has no validation images (its validation fraction is 0 or the folder is tiny), so the likelihood cannot be measured on held-out data");
         return Evaluation.Likelihood.Evaluate(model.Bundle.Denoiser(), new SubsetImageSet(data, data.ValidationIndices), options, progress);

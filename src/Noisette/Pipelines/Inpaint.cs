@@ -119,18 +119,20 @@ public static class Inpaint
         Check(jumps, jumpLength);
         var ae = autoencoder ?? IdentityAutoencoder.Instance;
         var cfg = denoiser.Model.Config;
-        var shape = new SampleShape(cfg.InChannels, cfg.ImageSize);
-        // The known region is pasted in the denoiser's space at every step, with the mask at its resolution: that is
-        // the pixels only where the autoencoder leaves them as they are.
-        if (ae.Decoded(shape) != shape) throw new NoisetteInputException($"inpainting works on pixels, and this model's autoencoder is {ae.Kind}");
-        int plane = shape.Size * shape.Size;
+        var latent = new SampleShape(cfg.InChannels, cfg.ImageSize);
+        var shape = ae.Decoded(latent);
+        int plane = shape.Size * shape.Size, factor = shape.Size / latent.Size;
         if (input.Length != shape.Length || mask.Length != plane)
             throw new NoisetteInputException($"the image and mask must be {shape.Size} px with {shape.Channels} and 1 channel(s)");
         var images = ImageBatches.InBatches(denoiser, seeds, batchSize, (generators, start) =>
         {
             var device = denoiser.Model.parameters().First().device;
             var known = ae.Encode(Pixels.FromBytes(input, shape.Channels, shape.Size, device));
+            // The known region is pasted in the denoiser's space at every step, with the mask at its resolution. A
+            // latent covers factor × factor pixels: it is regenerated when any of them is, so that the latents kept
+            // are those of wholly known pixels (the pixels themselves are pasted back after decoding).
             var regenerate = tensor(mask.Select(m => m >= 128 ? 1f : 0f).ToArray(), device: device).reshape(1, 1, shape.Size, shape.Size);
+            if (factor > 1) regenerate = nn.functional.max_pool2d(regenerate, factor, factor);
             return Run(denoiser, sampler, options, known, regenerate, jumps, jumpLength, generators, ImageBatches.ForBatch(preview, start));
         }, onImagesDone, ae);
         foreach (var image in images)

@@ -42,33 +42,53 @@ public sealed class LoadedModel : IDisposable
         var dev = TorchRuntime.ResolveDevice(device);
         precision = PrecisionSupport.Resolve(precision, dev, warn);
         var network = new UNet(config.Training.Model);
+        AutoencoderKL? autoencoder = null;
         try
         {
             ModelWeights.Load(network, Path.Combine(dir, ema ? Checkpoint.EmaFile : Checkpoint.ModelFile));
             network.to(dev);
             if (precision != Precision.Fp32) network.to(PrecisionSupport.ScalarTypeOf(precision));
             network.eval();
-            return new LoadedModel(run, config, dir, state, Assemble(config, network), ema, precision);
+            autoencoder = LoadAutoencoder(config, dev);
+            return new LoadedModel(run, config, dir, state, Assemble(config, network, autoencoder), ema, precision);
         }
         catch
         {
             network.Dispose();
+            autoencoder?.Dispose();
             throw;
         }
     }
 
     /// <summary>
+    /// A latent run's autoencoder, checked against the SHA-256 the run recorded, in float32 on <paramref name="device"/>
+    /// (it runs twice per picture, not once per sampler step, so its precision costs little); null for a pixel run.
+    /// </summary>
+    private static AutoencoderKL? LoadAutoencoder(RunConfig config, Device device)
+    {
+        if (config.Training.Autoencoder is not { } space) return null;
+        if (space.Scale is null) throw new NoisetteInputException("this latent run's config.json records no latent scale: it never started training");
+        var network = space.Verify().Load(out _);
+        network.to(device);
+        return network;
+    }
+
+    /// <summary>
     /// The bundle of a run's components around its loaded network. Every component a run can record today is built
     /// here (config.json's <c>components</c>, which <see cref="RunFolder.ReadConfig"/> has checked, or those implied for
-    /// a run that does not record them): a pixel model's identity autoencoder, and its classes.
+    /// a run that does not record them): a pixel model's identity autoencoder or a latent model's KL autoencoder with
+    /// its scale, and its classes.
     /// </summary>
-    private static ModelBundle Assemble(RunConfig config, UNet network)
+    private static ModelBundle Assemble(RunConfig config, UNet network, AutoencoderKL? autoencoder)
     {
         var components = config.ComponentsOrImplied();
         IConditioner? conditioner = components.Conditioner == RunComponents.Classes
             ? ClassConditioner.For(network.Config, config.Training.ClassNames)
             : null;
-        return new ModelBundle(network, new GaussianDiffusion(config.Training.Diffusion), IdentityAutoencoder.Instance, conditioner);
+        IAutoencoder decoder = components.Autoencoder == RunComponents.Kl
+            ? new LatentAutoencoder(autoencoder!, config.Training.Autoencoder!.Scale!.Value)
+            : IdentityAutoencoder.Instance;
+        return new ModelBundle(network, new GaussianDiffusion(config.Training.Diffusion), decoder, conditioner);
     }
 
     /// <summary>Images per network call when the user does not choose: what fits in the memory free now (at most 32).</summary>
@@ -89,5 +109,9 @@ public sealed class LoadedModel : IDisposable
         return ImagePreprocessor.LoadImage(path, data, channels);
     }
 
-    public void Dispose() => Bundle.Network.Dispose();
+    public void Dispose()
+    {
+        Bundle.Network.Dispose();
+        (Bundle.Autoencoder as LatentAutoencoder)?.Network.Dispose();
+    }
 }

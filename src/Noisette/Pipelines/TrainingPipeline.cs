@@ -36,16 +36,19 @@ public static class TrainingPipeline
             initFromDir = sourceDir;
             source = new FineTuneSource(Path.GetFileName(sourceRun.Root), sourceRun.ReadConfig().Training);
         }
+        // A latent run's autoencoder: read (not loaded) now, for its factor and channels; the trainer loads it.
+        var latent = r.Autoencoder is null ? null : LatentSpace.Of(new AutoencoderFolder(r.Autoencoder));
+        if (latent is null && source?.Config.Autoencoder is { } sourceSpace) sourceSpace.Verify();
 
         // 2. The health check: a short summary, and no training on fatal problems unless forced.
-        var report = DatasetReport.Run(data, new DatasetCheckOptions { Config = TrainingConfigResolver.CheckSettings(r, configFile, source) });
+        var report = DatasetReport.Run(data, new DatasetCheckOptions { Config = TrainingConfigResolver.CheckSettings(r, configFile, source, latent) });
         foreach (var line in report.Summary().Split(Environment.NewLine).Skip(1)) warn("check: " + line);
         if (report.HasFatal && !r.Force)
             throw new NoisetteInputException("the data check found a fatal problem: " +
                 string.Join("; ", report.Fatal.Select(f => f.Message)) + ". Fix the folder, or pass --force to train anyway");
 
         // 3. The configuration, from the request and what the check measured (the studio resolves the same way).
-        var resolution = TrainingConfigResolver.Resolve(r, DataFacts.From(report), configFile, source);
+        var resolution = TrainingConfigResolver.Resolve(r, DataFacts.From(report), configFile, source, latent);
         foreach (var note in resolution.Notes) info(note);
         var cfg = resolution.OrThrow();
 
@@ -78,7 +81,7 @@ public static class TrainingPipeline
                 ValidationImages = dataset.ValidationIndices.Length,
             };
             LogDataset(run, dataset);
-            var trainer = Trainer.Start(cfg, run, train, runInfo, initFromDir, Validation(dataset, labels), warn);
+            var trainer = Trainer.Start(cfg, run, train, runInfo, initFromDir, Validation(dataset, labels), warn, info);
             return new Prepared(trainer, dataset);
         });
     }
@@ -111,7 +114,7 @@ public static class TrainingPipeline
         var dataset = LoadData(rc.Run.DataPath, rc.Training.Pictures, info, warn);
         var labels = rc.Training.ClassNames is { } names ? ClassesOf(dataset, names) : null;
         var trainer = Trainer.Resume(run, new SubsetImageSet(dataset, dataset.TrainIndices, labels?.Labels), dataset.Fingerprint, steps, force, warn,
-                                     Validation(dataset, labels));
+                                     Validation(dataset, labels), info);
         return new Prepared(trainer, dataset);
     }
 

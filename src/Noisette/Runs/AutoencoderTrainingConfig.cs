@@ -57,12 +57,13 @@ public sealed record AutoencoderTrainingConfig
     public string? InitFrom { get; init; }
 
     /// <summary>
-    /// The default architecture for a factor and latent channels: base width 64, widths ×1, ×2, ×4, ×4… per level,
+    /// The default architecture for a factor and latent channels: base width <paramref name="width"/> (64 unless asked), widths ×1, ×2, ×4, ×4… per level,
     /// <paramref name="blocks"/> residual blocks per level; attention in the middle only (Stable Diffusion's is base
     /// 128 with two blocks: four times the computation, for photographs).
     /// </summary>
-    public static AutoencoderConfig Preset(int factor, int latentChannels, int channels, int blocks = 1)
+    public static AutoencoderConfig Preset(int factor, int latentChannels, int channels, int blocks = 1, int width = 64)
     {
+        if (width < 8 || width % 8 != 0) throw new NoisetteInputException($"--width must be a multiple of 8 from 8 up, got {width}");
         int levels = factor switch
         {
             2 => 2, 4 => 3, 8 => 4, 16 => 5,
@@ -71,7 +72,7 @@ public sealed record AutoencoderTrainingConfig
         int[] multipliers = [.. Enumerable.Range(0, levels).Select(l => Math.Min(4, 1 << l))];
         return new AutoencoderConfig
         {
-            InChannels = channels, BaseChannels = 64, ChannelMultipliers = multipliers, ResBlocksPerLevel = blocks, LatentChannels = latentChannels,
+            InChannels = channels, BaseChannels = width, ChannelMultipliers = multipliers, ResBlocksPerLevel = blocks, LatentChannels = latentChannels,
         };
     }
 

@@ -8,16 +8,19 @@ namespace Noisette.Runs;
 /// </summary>
 public sealed record RunComponents
 {
-    public const string UNet = "unet", Identity = "identity", Classes = "classes", None = "none";
+    public const string UNet = "unet", Identity = "identity", Kl = "kl", Classes = "classes", None = "none";
 
     public string Denoiser { get; init; } = UNet;
     public string Autoencoder { get; init; } = Identity;
     /// <summary>"classes", or "none" for an unconditional model.</summary>
     public string Conditioner { get; init; } = None;
 
-    /// <summary>The components of a run that does not record them: a pixel U-Net, conditioned on classes if it has any.</summary>
+    /// <summary>
+    /// The components a configuration implies: a U-Net, behind latent diffusion's KL autoencoder when the run has one
+    /// (else on pixels), conditioned on classes if it has any. Runs that do not record their components are read so.
+    /// </summary>
     public static RunComponents Implied(TrainingConfig training) =>
-        new() { Conditioner = training.Model.NumClasses > 0 ? Classes : None };
+        new() { Autoencoder = training.IsLatent ? Kl : Identity, Conditioner = training.Model.NumClasses > 0 ? Classes : None };
 
     /// <summary>Throws <see cref="NoisetteInputException"/> for a component this version cannot load, or one that contradicts the config.</summary>
     public void Validate(TrainingConfig training)
@@ -28,10 +31,14 @@ public sealed record RunComponents
                 throw new NoisetteInputException($"components.{what} '{kind}' is not one this version of Noisette can load (it knows {string.Join(", ", known)})");
         }
         Check("denoiser", Denoiser, UNet);
-        Check("autoencoder", Autoencoder, Identity);
+        Check("autoencoder", Autoencoder, Identity, Kl);
         Check("conditioner", Conditioner, Classes, None);
-        var implied = Implied(training).Conditioner;
-        if (Conditioner != implied)
+        var implied = Implied(training);
+        if (Conditioner != implied.Conditioner)
             throw new NoisetteInputException($"components.conditioner is '{Conditioner}' but the model has {training.Model.NumClasses} classes");
+        if (Autoencoder != implied.Autoencoder)
+            throw new NoisetteInputException(training.IsLatent
+                ? $"components.autoencoder is '{Autoencoder}' but training.autoencoder names one"
+                : $"components.autoencoder is '{Autoencoder}' but training.autoencoder names none");
     }
 }

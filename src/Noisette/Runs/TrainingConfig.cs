@@ -21,6 +21,11 @@ public sealed record TrainingConfig
     public DiffusionConfig Diffusion { get; init; } = new();
     /// <summary>How the pictures are prepared. Their size and channel count follow the model: see <see cref="Pictures"/>.</summary>
     public DataSettings Data { get; init; } = new();
+    /// <summary>
+    /// For a latent run, the autoencoder whose latents the U-Net learns (the model's size and channels are then the
+    /// latents'); null for a pixel run.
+    /// </summary>
+    public LatentSpace? Autoencoder { get; init; }
 
     /// <summary>Optimizer steps in total.</summary>
     public int Steps { get; init; } = TrainingDefaults.Steps;
@@ -93,13 +98,16 @@ public sealed record TrainingConfig
     public int ImagesPerStep => Batch * GradAccumulation;
 
     /// <summary>
-    /// Side of the square pictures the run trains on, in pixels: the model's own size (a later latent model
-    /// multiplies it by its autoencoder's factor here, and only here).
+    /// Side of the square pictures the run trains on, in pixels: the model's own size, times the autoencoder's factor
+    /// for a latent run (here, and only here).
     /// </summary>
-    [JsonIgnore] public int PixelSize => Model.ImageSize;
+    [JsonIgnore] public int PixelSize => Model.ImageSize * (Autoencoder?.Factor ?? 1);
 
-    /// <summary>Channels of the pictures the run trains on: the model's.</summary>
-    [JsonIgnore] public ChannelMode PixelChannels => Model.InChannels == 1 ? ChannelMode.Gray : ChannelMode.Rgb;
+    /// <summary>Channels of the pictures the run trains on: the model's, or for a latent run its autoencoder's.</summary>
+    [JsonIgnore] public ChannelMode PixelChannels => Autoencoder?.Channels ?? (Model.InChannels == 1 ? ChannelMode.Gray : ChannelMode.Rgb);
+
+    /// <summary>True when the U-Net learns an autoencoder's latents rather than pixels.</summary>
+    [JsonIgnore] public bool IsLatent => Autoencoder is not null;
 
     /// <summary>How this run's pictures are loaded: <see cref="Data"/> at <see cref="PixelSize"/> and <see cref="PixelChannels"/>.</summary>
     [JsonIgnore] public DataConfig Pictures => new(Data, PixelSize) { Channels = PixelChannels };
@@ -123,6 +131,7 @@ public sealed record TrainingConfig
         Part("model", Model.Validate);
         Part("diffusion", Diffusion.Validate);
         Part("data", Data.Validate);
+        if (Autoencoder is not null) list.AddRange(Autoencoder.Problems(Model));
         var s = CultureInfo.InvariantCulture;
         Check(Steps >= 1, "steps", $"the number of steps must be at least 1, got {Steps}");
         Check(Batch >= 1, "batch", $"the batch must be at least 1 picture per step, got {Batch}");

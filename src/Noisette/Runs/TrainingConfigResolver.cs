@@ -13,24 +13,35 @@ public static class TrainingConfigResolver
 {
     /// <summary>
     /// Side of the pictures the run will train on, known before the data is measured (the health check needs it):
-    /// the request's, else the preset's, the config file's or the starting model's, else <see cref="TrainingDefaults.ImageSize"/>.
+    /// the request's, else the starting model's, the preset's (times the autoencoder's factor for a latent preset), the
+    /// config file's, else for a latent run the size the autoencoder was trained at, else <see cref="TrainingDefaults.ImageSize"/>
+    /// (a latent run: 32 latents times the factor).
     /// An unknown preset is a <see cref="NoisetteInputException"/>.
     /// </summary>
-    public static int PictureSize(TrainingRequest request, TrainingConfig? configFile = null, FineTuneSource? source = null) =>
-        request.ImageSize
-        ?? (source is null && request.Preset is { } p ? ModelPresets.Get(p).Model.ImageSize : (int?)null)
-        ?? source?.Config.PixelSize ?? configFile?.PixelSize ?? TrainingDefaults.ImageSize;
+    public static int PictureSize(TrainingRequest request, TrainingConfig? configFile = null, FineTuneSource? source = null, LatentSpace? latent = null)
+    {
+        if (request.ImageSize is int asked) return asked;
+        if (source is not null) return source.Config.PixelSize;
+        var preset = request.Preset is { } p ? ModelPresets.Get(p) : null;
+        int factor = latent?.Factor ?? 1;
+        if (preset is not null) return preset.Model.ImageSize * (preset.Latent ? latent?.Factor ?? 8 : 1);
+        if (configFile is not null) return latent is null ? configFile.PixelSize : configFile.Model.ImageSize * factor;
+        return latent is null ? TrainingDefaults.ImageSize : latent.TrainedImageSize ?? ModelPresets.Get("latent256").Model.ImageSize * factor;
+    }
 
     /// <summary>How the data check reads the pictures for this request: the config file's or starting model's data settings at <see cref="PictureSize"/>.</summary>
-    public static DataConfig CheckSettings(TrainingRequest request, TrainingConfig? configFile = null, FineTuneSource? source = null) =>
-        new(configFile?.Data ?? source?.Config.Data ?? new DataSettings(), PictureSize(request, configFile, source));
+    public static DataConfig CheckSettings(TrainingRequest request, TrainingConfig? configFile = null, FineTuneSource? source = null, LatentSpace? latent = null) =>
+        new(configFile?.Data ?? source?.Config.Data ?? new DataSettings(), PictureSize(request, configFile, source, latent));
 
     /// <summary>
     /// The configuration of a new run. In order of precedence: the request's values; then a config file's; then, for a
     /// fine-tune without a config file, the starting run's settings (never its machine's: device, threads and precision
     /// take this machine's defaults); then the defaults. A fine-tune always keeps the starting model and diffusion.
+    /// <paramref name="latent"/> is the autoencoder of <see cref="TrainingRequest.Autoencoder"/>, read by the caller:
+    /// the U-Net then learns its latents, and the pictures are its factor times the U-Net's size.
     /// </summary>
-    public static ConfigResolution Resolve(TrainingRequest request, DataFacts facts, TrainingConfig? configFile = null, FineTuneSource? source = null)
+    public static ConfigResolution Resolve(TrainingRequest request, DataFacts facts, TrainingConfig? configFile = null, FineTuneSource? source = null,
+                                           LatentSpace? latent = null)
     {
         var problems = new List<ConfigProblem>();
         var notes = new List<string>();
@@ -51,27 +62,51 @@ public static class TrainingConfigResolver
                 ClassNames = src.ClassNames,
                 Model = src.Model,
                 Diffusion = src.Diffusion,
+                Autoencoder = src.Autoencoder,
                 Data = cfg?.Data ?? src.Data,
             };
             if (request.Preset is { } p && !string.Equals(p, src.Preset, StringComparison.OrdinalIgnoreCase))
                 problems.Add(new("preset", $"a fine-tune keeps the model of run '{source.Name}' ({InWords(src.Preset)}); leave the preset out or choose {src.Preset}"));
+            if (latent is not null && src.Autoencoder is null)
+                problems.Add(new("autoencoder", $"run '{source.Name}' learned pixels, not an autoencoder's latents: a fine-tune keeps its space, so choose no autoencoder"));
+            else if (latent is not null && !string.Equals(latent.Sha256, src.Autoencoder!.Sha256, StringComparison.OrdinalIgnoreCase))
+                problems.Add(new("autoencoder", $"run '{source.Name}' learned the latents of another autoencoder ({src.Autoencoder.Path}); " +
+                                                "a fine-tune keeps it, so choose no other"));
         }
         else if (request.Preset is { } p)
         {
             preset = ModelPresets.Find(p);
             if (preset is null) problems.Add(new("preset", ModelPresets.Unknown(p)));
+            else if (preset.Latent && latent is null)
+                problems.Add(new("preset", $"preset {preset.Named} learns an autoencoder's latents: choose an autoencoder folder " +
+                                           "(made by `noisette autoencoder train` or `noisette autoencoder import`), or a pixel preset"));
+            else if (!preset.Latent && latent is not null)
+                problems.Add(new("preset", $"preset {preset.Named} learns pixels; with an autoencoder choose a latent preset: " +
+                                           string.Join(", ", ModelPresets.All.Where(x => x.Latent).Select(x => x.Named))));
             else cfg = cfg is null ? TrainingDefaults.For(preset.Name) : cfg with { Preset = preset.Name, Model = preset.Model };
         }
         if (problems.Count > 0) return Refused();
-        int size = PictureSize(request, configFile, source);
-        cfg ??= TrainingDefaults.For(AutoPreset(facts.Channels, size));
+        int size = PictureSize(request, configFile, source, latent);
+        cfg ??= TrainingDefaults.For(latent is null ? AutoPreset(facts.Channels, size) : AutoLatentPreset(size / latent.Factor));
+        if (latent is not null && source is null)
+        {
+            // The U-Net takes the autoencoder's latents: a preset's channels follow them; a config file's must match.
+            var model = preset is not null || configFile is null ? cfg.Model with { InChannels = latent.LatentChannels, OutChannels = 0 } : cfg.Model;
+            cfg = cfg with { Autoencoder = latent, Model = model };
+        }
+        int factor = cfg.Autoencoder?.Factor ?? 1;
+        if (size % factor != 0)
+            return Refused(new ConfigProblem("image_size", $"the picture size {size} px is not a multiple of the autoencoder's factor {factor}: " +
+                                                           $"its latents are {factor} times smaller on each side; choose {size / factor * factor} or {(size / factor + 1) * factor} px"));
         if (size != cfg.PixelSize)
         {
+            size /= factor;
             var resized = cfg.Model.Resized(size);
-            int factor = 1 << (resized.ChannelMultipliers.Length - 1);
-            if (size % factor != 0)
-                return Refused(new ConfigProblem("image_size", $"the picture size {size} px does not suit the model ({InWords(cfg.Preset)}): it halves the pictures " +
-                                                 $"{resized.ChannelMultipliers.Length - 1} times, so the size must be a multiple of {factor} px"));
+            int halvings = 1 << (resized.ChannelMultipliers.Length - 1);
+            if (size % halvings != 0)
+                return Refused(new ConfigProblem("image_size", $"the picture size {size * factor} px does not suit the model ({InWords(cfg.Preset)}): it halves " +
+                                                 (factor > 1 ? $"the {size}×{size} latents " : "the pictures ") +
+                                                 $"{resized.ChannelMultipliers.Length - 1} times, so the size must be a multiple of {halvings * factor} px"));
             cfg = cfg with { Model = resized };
         }
 
@@ -87,9 +122,17 @@ public static class TrainingConfigResolver
             else if (!modelGray && picturesGray)
                 notes.Add($"the pictures are gray; they are given three equal colour channels for the colour model of run '{source.Name}'");
         }
+        else if (cfg.Autoencoder is { } ae)
+        {
+            if (modelGray && !picturesGray)
+                problems.Add(new("autoencoder", $"the pictures are in colour but the autoencoder {ae.Path} takes gray pictures; " +
+                                                "choose a colour autoencoder, or set data.channels to gray in a config file to train on them in gray"));
+            else if (!modelGray && picturesGray)
+                notes.Add("the pictures are gray; they are given three equal colour channels for the colour autoencoder");
+        }
         else if (picturesGray != modelGray)
         {
-            var fitting = string.Join(", ", ModelPresets.All.Where(x => x.Gray == picturesGray).Select(x => x.Named));
+            var fitting = string.Join(", ", ModelPresets.All.Where(x => !x.Latent && x.Gray == picturesGray).Select(x => x.Named));
             problems.Add(preset is not null || configFile is null
                 ? new("preset", $"the pictures are {pictures}, but preset {Named(cfg.Preset)} is for {(modelGray ? "gray" : "colour")} pictures; " +
                                 $"choose a {(picturesGray ? "gray" : "colour")} preset: {fitting}")
@@ -154,6 +197,9 @@ public static class TrainingConfigResolver
             return null;
         }
     }
+
+    /// <summary>The latent preset for latents of this size when nothing says which.</summary>
+    public static string AutoLatentPreset(int latentSize) => latentSize <= 32 ? "latent256" : "latent512";
 
     /// <summary>The preset for pictures of these channels and size when nothing says which.</summary>
     public static string AutoPreset(ChannelMode channels, int imageSize) => (channels, imageSize) switch

@@ -34,6 +34,8 @@ public sealed record TrainingRequest
     public ClassMode Classes { get; init; } = ClassMode.Auto;
     public double? ClassDropout { get; init; }
     public bool? ClassBalanced { get; init; }
+    /// <summary>An autoencoder folder: the U-Net then learns its latents (latent diffusion) instead of pixels.</summary>
+    public string? Autoencoder { get; init; }
     /// <summary>A run or checkpoint folder whose weights (model and EMA) start this run.</summary>
     public string? InitFrom { get; init; }
     public bool Force { get; init; }

@@ -5,19 +5,25 @@ using static TorchSharp.torch;
 
 namespace Noisette.Training;
 
-/// <summary>A training batch: images in [−1, 1] (B, C, H, W) and, for a labelled set, int64 class labels (B).</summary>
-public sealed record Batch(Tensor Images, Tensor? Labels) : IDisposable
+/// <summary>
+/// A training batch: images in [−1, 1] (B, C, H, W) and, for a labelled set, int64 class labels (B). A latent run's
+/// batch holds the pictures' cached posteriors instead: <see cref="Images"/> their means and <see cref="LogVariance"/>
+/// their log-variances (B, c, h, w), from which the trainer draws the step's latents.
+/// </summary>
+public sealed record Batch(Tensor Images, Tensor? Labels, Tensor? LogVariance = null) : IDisposable
 {
     public void Dispose()
     {
         Images.Dispose();
         Labels?.Dispose();
+        LogVariance?.Dispose();
     }
 }
 
 /// <summary>
 /// Builds training batches in the order of <see cref="DataOrder"/>, on a background thread a few batches ahead of
-/// the trainer, so the training step rarely waits for data.
+/// the trainer, so the training step rarely waits for data. With a <see cref="LatentCache"/> the batches are the
+/// pictures' cached posteriors (the mirror image's where the order flips), in the same order.
 /// </summary>
 public sealed class BatchLoader : IDisposable
 {
@@ -30,11 +36,17 @@ public sealed class BatchLoader : IDisposable
     private readonly Thread worker;
     private Exception? failure;
     private ThreadDisposeScopeStatistics? workerStatistics;
+    private readonly LatentCache? latents;
 
     /// <param name="startPosition">Sample position of the first batch (step × images per step).</param>
-    public BatchLoader(IImageSet images, long seed, int batch, bool flip, long startPosition, bool classBalanced = false, int prefetch = 3)
+    /// <param name="latents">The pictures' encoded posteriors (a latent run), indexed like <paramref name="images"/>.</param>
+    public BatchLoader(IImageSet images, long seed, int batch, bool flip, long startPosition, bool classBalanced = false, int prefetch = 3,
+                       LatentCache? latents = null)
     {
+        if (latents is not null && (latents.Count != images.Count || (flip && latents.FlippedMean is null)))
+            throw new ArgumentException("the latent cache does not hold these pictures (or their mirror images)", nameof(latents));
         this.images = images;
+        this.latents = latents;
         var labels = Enumerable.Range(0, images.Count).Select(images.LabelOf).ToArray();
         labelled = labels.Any(l => l >= 0);
         order = new DataOrder(images.Count, seed, labelled ? labels : null, classBalanced);
@@ -74,6 +86,7 @@ public sealed class BatchLoader : IDisposable
     /// <summary>Builds the batch at a sample position, synchronously (used by the worker and by tests).</summary>
     public Batch Build(long position)
     {
+        if (latents is not null) return BuildLatent(position);
         int c = images.Channels, s = images.ImageSize, per = c * s * s;
         var bytes = new byte[batch * per];
         var labels = new long[batch];
@@ -92,6 +105,33 @@ public sealed class BatchLoader : IDisposable
         var x = tensor(bytes, dtype: ScalarType.Byte).reshape(batch, c, s, s).to(ScalarType.Float32).div_(127.5).sub_(1.0);
         var y = labelled ? tensor(labels, dtype: int64) : null;
         return new Batch(x.DetachFromDisposeScope(), y?.DetachFromDisposeScope());
+    }
+
+    private Batch BuildLatent(long position)
+    {
+        var indices = new long[batch];
+        var flips = new bool[batch];
+        var labels = new long[batch];
+        for (int b = 0; b < batch; b++)
+        {
+            long p = position + b;
+            int index = order.IndexAt(p);
+            indices[b] = index;
+            labels[b] = images.LabelOf(index);
+            flips[b] = flip && order.FlipAt(p);
+        }
+        using var scope = NewDisposeScope();
+        var at = tensor(indices, dtype: int64);
+        var mean = latents!.Mean.index_select(0, at);
+        var logVar = latents.LogVariance.index_select(0, at);
+        if (flips.Any(f => f))
+        {
+            var mirrored = tensor(flips).reshape(batch, 1, 1, 1);
+            mean = where(mirrored, latents.FlippedMean!.index_select(0, at), mean);
+            logVar = where(mirrored, latents.FlippedLogVariance!.index_select(0, at), logVar);
+        }
+        var y = labelled ? tensor(labels, dtype: int64) : null;
+        return new Batch(mean.DetachFromDisposeScope(), y?.DetachFromDisposeScope(), logVar.DetachFromDisposeScope());
     }
 
     private void Produce(long position)

@@ -19,6 +19,9 @@ namespace Noisette.Training;
 /// batch, noise it, predict, back-propagate, clip, update, average; read the loss back only when logging;
 /// checkpoint every N steps. All randomness of step k derives from (seed, k) and the data order from the sample
 /// position, so a run interrupted and resumed produces the same weights as one that ran straight through.
+/// A latent run (<see cref="TrainingConfig.Autoencoder"/>) is the same loop on latents: its pictures are encoded once
+/// (<see cref="LatentTrainingData"/>), each step draws its latents from their cached posteriors, and grids, the sample
+/// distance and the pictures a person sees are decoded to pixels.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -49,6 +52,10 @@ public sealed class Trainer : IDisposable
     private readonly IImageSet train;
     private readonly IImageSet? validation;
     private readonly string fingerprint;
+    /// <summary>A latent run's autoencoder and encoded pictures; null for a pixel run.</summary>
+    private readonly LatentTrainingData? latent;
+    /// <summary>A latent run's validation pictures as fixed latents (posterior means), made at the first checkpoint.</summary>
+    private Tensor? validationLatents;
     private TensorBoardWriter? tensorBoard;
     private readonly FlatParameters parameters;
     private readonly LowPrecisionCopy? lowPrecision;
@@ -57,14 +64,16 @@ public sealed class Trainer : IDisposable
     private double? lastLoss;
     private BatchLoader? loader;
 
-    private Trainer(TrainingConfig config, RunFolder run, IImageSet train, IImageSet? validation, string fingerprint, Action<string>? warn = null)
+    private Trainer(TrainingConfig config, RunFolder run, IImageSet train, IImageSet? validation, string fingerprint, Action<string>? warn = null,
+                    Action<string>? info = null)
     {
         config.Validate();
         if (train.Count == 0) throw new NoisetteInputException("there are no training images");
-        if (train.Channels != config.Model.InChannels)
-            throw new NoisetteInputException($"the images have {train.Channels} channel(s), the model expects {config.Model.InChannels}");
-        if (train.ImageSize != config.Model.ImageSize)
-            throw new NoisetteInputException($"the images are {train.ImageSize} px, the model expects {config.Model.ImageSize} px");
+        int channels = config.PixelChannels == ChannelMode.Gray ? 1 : 3;
+        if (train.Channels != channels)
+            throw new NoisetteInputException($"the images have {train.Channels} channel(s), the model expects {channels}");
+        if (train.ImageSize != config.PixelSize)
+            throw new NoisetteInputException($"the images are {train.ImageSize} px, the model expects {config.PixelSize} px");
         Config = config;
         Run = run;
         this.train = train;
@@ -75,6 +84,11 @@ public sealed class Trainer : IDisposable
         Precision = PrecisionSupport.Resolve(config.Precision, Device, warn);
         TorchRuntime.ConfigureThreads(config.Threads);
         Diffusion = new GaussianDiffusion(config.Diffusion);
+        if (config.Autoencoder is { } space)
+        {
+            latent = LatentTrainingData.Open(space, run, train, fingerprint, config.Data.FlipAugment, Device, info);
+            config = config with { Autoencoder = latent.Space };   // the measured scale, when the autoencoder has none
+        }
 
         Model = UNet.Seeded(config.Model, config.Seed);
         Model.to(Device);
@@ -96,10 +110,11 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Starts a new run: writes config.json and, when <paramref name="initFrom"/> is given, loads its model and EMA weights.</summary>
+    /// <param name="progress">Says what takes a while before the first step (encoding a latent run's pictures).</param>
     public static Trainer Start(TrainingConfig config, RunFolder run, IImageSet train, RunInfo info, string? initFrom = null,
-                                IImageSet? validation = null, Action<string>? warn = null)
+                                IImageSet? validation = null, Action<string>? warn = null, Action<string>? progress = null)
     {
-        var trainer = new Trainer(config, run, train, validation, info.DatasetFingerprint, warn);
+        var trainer = new Trainer(config, run, train, validation, info.DatasetFingerprint, warn, progress);
         try
         {
             Checkpoint.CleanUp(run, warn);
@@ -130,7 +145,8 @@ public sealed class Trainer : IDisposable
     /// A different dataset is refused unless <paramref name="allowDifferentData"/>.
     /// </summary>
     public static Trainer Resume(RunFolder run, IImageSet train, string fingerprint, int? totalSteps = null,
-                                 bool allowDifferentData = false, Action<string>? warn = null, IImageSet? validation = null)
+                                 bool allowDifferentData = false, Action<string>? warn = null, IImageSet? validation = null,
+                                 Action<string>? progress = null)
     {
         var cfg = run.ReadConfig();
         Checkpoint.CleanUp(run, warn);
@@ -147,7 +163,7 @@ public sealed class Trainer : IDisposable
             if (n <= state.Step) throw new NoisetteInputException($"a total of {n} steps is not beyond the checkpoint's step {state.Step}; ask for more steps than that");
             config = config with { Steps = n };
         }
-        var trainer = new Trainer(config, run, train, validation, fingerprint, warn);
+        var trainer = new Trainer(config, run, train, validation, fingerprint, warn, progress);
         try
         {
             ModelWeights.Load(trainer.Model, Path.Combine(dir, Checkpoint.ModelFile));
@@ -198,7 +214,7 @@ public sealed class Trainer : IDisposable
     public TrainingOutcome Train(CancellationToken cancel, Action<TrainingProgress>? progress = null)
     {
         var cfg = Config;
-        using var loader = new BatchLoader(train, cfg.Seed, cfg.Batch, cfg.Data.FlipAugment, dataPosition, cfg.ClassBalanced);
+        using var loader = new BatchLoader(train, cfg.Seed, cfg.Batch, cfg.Data.FlipAugment, dataPosition, cfg.ClassBalanced, latents: latent?.Cache);
         this.loader = loader;
         using var lossSum = zeros(1, dtype: float32, device: Device);
         int window = 0, lastSaved = Step;
@@ -218,11 +234,11 @@ public sealed class Trainer : IDisposable
                 // k micro-batches of B images computes the same update as one batch of k·B (up to rounding).
                 int images = cfg.ImagesPerStep;
                 var tAll = randint(0, Diffusion.T, [images], dtype: int64, device: Device, generator: stepRandom);
-                var noiseAll = Diffusion.TrainingNoise([images, train.Channels, train.ImageSize, train.ImageSize], Device, stepRandom);
+                var noiseAll = Diffusion.TrainingNoise([images, cfg.Model.InChannels, cfg.Model.ImageSize, cfg.Model.ImageSize], Device, stepRandom);
                 for (int micro = 0; micro < cfg.GradAccumulation; micro++)
                 {
                     using var batch = loader.Next();
-                    var x0 = batch.Images.to(Device);
+                    var x0 = latent is null ? batch.Images.to(Device) : latent.Draw(batch, Device, stepRandom);
                     var t = tAll.narrow(0, micro * cfg.Batch, cfg.Batch);
                     var noise = noiseAll.narrow(0, micro * cfg.Batch, cfg.Batch);
                     var y = Labels(batch.Labels);
@@ -306,7 +322,9 @@ public sealed class Trainer : IDisposable
     public TrainingProgress SaveCheckpoint(double lr, double ips)
     {
         var board = TensorBoard();
-        var val = validation is null ? null : ValidationLoss.Compute(Ema.Model, Diffusion, validation);
+        if (latent is not null && validation is not null)
+            validationLatents ??= latent.Encode(validation, ValidationLoss.Select(validation, ValidationLoss.MaxImages));
+        var val = validation is null ? null : ValidationLoss.Compute(Ema.Model, Diffusion, validation, encoded: validationLatents);
         if (val is not null)
         {
             Run.AppendMetrics(Metrics.ValidationLine(Step, val, Config.ClassNames));
@@ -364,11 +382,11 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>
-    /// The averaged (EMA) network as a pixel model's bundle, for the checkpoint grid; the bundle owns nothing, the
-    /// network stays <see cref="Ema"/>'s.
+    /// The averaged (EMA) network as the run's bundle (with a latent run's autoencoder), for the checkpoint grid; the
+    /// bundle owns nothing, the network stays <see cref="Ema"/>'s.
     /// </summary>
     private ModelBundle AveragedBundle() =>
-        new(Ema.Model, Diffusion, IdentityAutoencoder.Instance, ClassConditioner.For(Ema.Model.Config, Config.ClassNames));
+        new(Ema.Model, Diffusion, latent?.Autoencoder ?? (IAutoencoder)IdentityAutoencoder.Instance, ClassConditioner.For(Ema.Model.Config, Config.ClassNames));
 
     /// <summary>
     /// Takes the run folder's lock, released when this trainer is disposed (after its last write). The pipelines
@@ -396,6 +414,8 @@ public sealed class Trainer : IDisposable
         parameters.Dispose();
         stepRandom.Dispose();
         sampleDistance?.Dispose();
+        validationLatents?.Dispose();
+        latent?.Dispose();
         heldLock?.Dispose();
     }
 }

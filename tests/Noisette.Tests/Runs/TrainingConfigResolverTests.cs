@@ -257,4 +257,70 @@ public class TrainingConfigResolverTests
         Assert.Null(one.ClassFolders);
         Assert.Equal("they all sit in the one subfolder 'I'", one.NoClassesReason);
     }
+
+    private static LatentSpace Kl(int factor = 8, int pixelChannels = 3, int? trainedAt = 256) => new()
+    {
+        Path = "/ae", Sha256 = "5ea1", Factor = factor, PixelChannels = pixelChannels, LatentChannels = 4, TrainedImageSize = trainedAt,
+    };
+
+    private static TrainingConfig ResolvedLatent(TrainingRequest r, DataFacts facts, LatentSpace latent, TrainingConfig? file = null)
+    {
+        var resolution = TrainingConfigResolver.Resolve(r, facts, file, null, latent);
+        Assert.True(resolution.Ok, ConfigProblem.Describe(resolution.Problems));
+        return resolution.Config!;
+    }
+
+    private static ConfigProblem RefusedLatent(TrainingRequest r, DataFacts facts, LatentSpace? latent, TrainingConfig? file = null, FineTuneSource? source = null)
+    {
+        var resolution = TrainingConfigResolver.Resolve(r, facts, file, source, latent);
+        Assert.Null(resolution.Config);
+        var problem = Assert.Single(resolution.Problems);
+        Assert.DoesNotContain("--", problem.Message);
+        return problem;
+    }
+
+    [Fact]
+    public void ALatentRunTakesItsPictureSizeAndChannelsFromItsAutoencoder()
+    {
+        // Nothing said: the size the autoencoder was trained at, its latents' channels, the U-Net for that latent size.
+        var cfg = ResolvedLatent(Request(), Colour, Kl());
+        Assert.Equal(("latent256", 32, 4, 256, ChannelMode.Rgb), (cfg.Preset, cfg.Model.ImageSize, cfg.Model.InChannels, cfg.PixelSize, cfg.PixelChannels));
+        Assert.Equal(Kl(), cfg.Autoencoder);
+        Assert.Equal(RunComponents.Kl, RunComponents.Implied(cfg).Autoencoder);
+        // 512 px pictures are 64×64 latents: the larger latent U-Net.
+        var large = ResolvedLatent(Request() with { ImageSize = 512 }, Colour, Kl());
+        Assert.Equal(("latent512", 64, 512), (large.Preset, large.Model.ImageSize, large.PixelSize));
+        // A latent preset with a factor-4 autoencoder: its 32×32 latents are 128 px pictures.
+        var f4 = ResolvedLatent(Request("latent256"), Colour, Kl(factor: 4, trainedAt: null));
+        Assert.Equal((32, 128), (f4.Model.ImageSize, f4.PixelSize));
+        // Gray pictures are given three equal channels for a colour autoencoder, and the run says so.
+        var gray = TrainingConfigResolver.Resolve(Request(), Gray(), null, null, Kl());
+        Assert.Contains(gray.Notes, n => n.Contains("three equal colour channels"));
+        Assert.Equal(ChannelMode.Rgb, gray.Config!.PixelChannels);
+    }
+
+    [Fact]
+    public void LatentRequestsThatCannotWorkAreRefusedSayingWhy()
+    {
+        Assert.Contains("choose an autoencoder folder", RefusedLatent(Request("latent256"), Colour, null).Message);
+        Assert.Contains("learns pixels; with an autoencoder choose a latent preset: Latent 256 px (latent256)",
+                        RefusedLatent(Request("ddpm32"), Colour, Kl()).Message);
+        var size = RefusedLatent(Request() with { ImageSize = 250 }, Colour, Kl());
+        Assert.Equal("image_size", size.Key);
+        Assert.Contains("not a multiple of the autoencoder's factor 8", size.Message);
+        Assert.Contains("choose 248 or 256 px", size.Message);
+        Assert.Contains("takes gray pictures", RefusedLatent(Request(), Colour, Kl(pixelChannels: 1)).Message);
+        // A config file whose U-Net takes 3 channels cannot learn 4-channel latents.
+        var file = TrainingDefaults.For("latent256") with { Model = ModelPresets.Get("latent256").Model with { InChannels = 3 } };
+        var channels = RefusedLatent(Request(), Colour, Kl(), file);
+        Assert.Equal("autoencoder", channels.Key);
+        Assert.Contains("latents have 4 channels but the U-Net takes 3", channels.Message);
+        // A fine-tune keeps its space: a pixel run takes no autoencoder, a latent run no other one.
+        var pixelSource = new FineTuneSource("letters", TrainingDefaults.For("letters32"));
+        Assert.Contains("learned pixels", RefusedLatent(Request(), Gray(), Kl(pixelChannels: 1), source: pixelSource).Message);
+        var latentSource = new FineTuneSource("latent", ResolvedLatent(Request(), Colour, Kl()));
+        Assert.Contains("another autoencoder", RefusedLatent(Request(), Colour, Kl() with { Sha256 = "0the5" }, source: latentSource).Message);
+        var kept = TrainingConfigResolver.Resolve(Request(), Colour, null, latentSource);
+        Assert.Equal(Kl(), kept.Config!.Autoencoder);
+    }
 }

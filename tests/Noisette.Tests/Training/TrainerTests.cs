@@ -9,7 +9,7 @@ namespace Noisette.Tests;
 [Collection(RunsAlone.Name)]
 public class TrainerTests
 {
-    private static Dictionary<string, float[]> Snapshot(Trainer t)
+    internal static Dictionary<string, float[]> Snapshot(Trainer t)
     {
         var d = new Dictionary<string, float[]>();
         foreach (var (n, p) in ModelWeights.Named(t.Model)) d["model/" + n] = p.data<float>().ToArray();
