@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Noisette.Bundles;
 using Noisette.Models;
 using Noisette.Runs;
 using Noisette.Runtime;
@@ -17,25 +18,29 @@ namespace Noisette.Bench;
 /// </summary>
 public static class AutoencoderBench
 {
-    public static string Run(int size, int batch, int repeats, int threads)
+    /// <param name="only">"sd-kl-f8" or "default-f8" to measure one (the peak memory is then that one's alone), or null for both.</param>
+    /// <param name="tile">Decode and encode in blended tiles of this many latents (<see cref="LatentAutoencoder.TileLatents"/>), or whole.</param>
+    public static string Run(int size, int batch, int repeats, int threads, string? only = null, int? tile = null)
     {
         TorchRuntime.ConfigureThreads(threads);
         var rows = new List<string>();
         foreach (var (name, config) in new[] { ("sd-kl-f8", AutoencoderConfig.StableDiffusion), ("default-f8", AutoencoderTrainingConfig.Preset(8, 4, 3)) })
         {
+            if (only is not null && only != name) continue;
             using var model = AutoencoderKL.Seeded(config, 0);
             model.eval();
+            var autoencoder = new LatentAutoencoder(model, 1.0) { TileLatents = tile, SliceSize = batch };
             long parameters = model.parameters().Sum(p => p.numel());
             var x = rand(batch, 3, size, size) * 2 - 1;
             var z = randn(batch, config.LatentChannels, size / config.Factor, size / config.Factor);
             double encode, decode;
             using (inference_mode())
             {
-                encode = Median(repeats, () => model.Moments(x).Dispose()) / batch;
-                decode = Median(repeats, () => model.Decode(z).Dispose()) / batch;
+                encode = Median(repeats, () => autoencoder.Encode(x).Dispose()) / batch;
+                decode = Median(repeats, () => autoencoder.Decode(z).Dispose()) / batch;
             }
             rows.Add(string.Create(CultureInfo.InvariantCulture,
-                $"{{\"autoencoder\":\"{name}\",\"parameters\":{parameters},\"size\":{size},\"batch\":{batch},\"threads\":{threads},\"encode_s_per_image\":{encode:F4},\"decode_s_per_image\":{decode:F4},\"peak_rss_mib_so_far\":{(PeakMemory.Mib() ?? 0):F0}}}"));
+                $"{{\"autoencoder\":\"{name}\",\"parameters\":{parameters},\"size\":{size},\"batch\":{batch},\"tile_latents\":{(tile is int t ? t.ToString(CultureInfo.InvariantCulture) : "null")},\"threads\":{threads},\"encode_s_per_image\":{encode:F4},\"decode_s_per_image\":{decode:F4},\"peak_rss_mib_so_far\":{(PeakMemory.Mib() ?? 0):F0}}}"));
         }
         return string.Join("\n", rows);
     }

@@ -11,7 +11,8 @@ using Noisette.Training;
 //            the peak resident memory.
 //   sample — seconds per image of DDIM-50, DPM++-20 and DDPM-1000 (extrapolated from a few calls).
 //   autoencoder — seconds per picture of encoding and decoding with SD's autoencoder shape and `autoencoder train`'s
-//            default, at --size (256) and --batch (4).
+//            default, at --size (256) and --batch (4); --only sd-kl-f8|default-f8 measures one (its own peak memory),
+//            --tile N in blended tiles of N latents.
 //   latent-cache — seconds to encode --images (1000) random --size (256) px RGB pictures into a latent run's cache
 //            with `autoencoder train`'s default autoencoder (kl-f8, base 64), as `train --autoencoder` does once per run.
 //   check  — the dataset check on --images N generated 64×64 glyph images: wall seconds and peak RSS (VmHWM).
@@ -55,7 +56,8 @@ try
             Console.WriteLine(SamplerBench.Run(preset, threads, precision, Int("batch", SamplerBench.Batch.ToString(CultureInfo.InvariantCulture))));
             return 0;
         case "autoencoder":
-            Console.WriteLine(AutoencoderBench.Run(Int("size", "256"), Int("batch", "4"), Int("repeats", "3"), threads));
+            Console.WriteLine(AutoencoderBench.Run(Int("size", "256"), Int("batch", "4"), Int("repeats", "3"), threads, Opt("only", "") is { Length: > 0 } only ? only : null,
+                                                   Opt("tile", "") is { Length: > 0 } tile ? int.Parse(tile, CultureInfo.InvariantCulture) : null));
             return 0;
         case "latent-cache":
             Console.WriteLine(AutoencoderBench.CacheBuild(Int("images", "1000"), Int("size", "256"), threads, Opt("flips", "false") == "true"));

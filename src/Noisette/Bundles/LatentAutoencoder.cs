@@ -8,7 +8,9 @@ namespace Noisette.Bundles;
 /// that gives its latents about unit variance. Encoding takes the posterior's mean (deterministic, so that an edit
 /// of the same picture starts from the same latent), times the scale; decoding divides by it. Both run over the
 /// batch in slices of <see cref="SliceSize"/> images, so that decoding a large batch of large images needs the
-/// memory of one slice's activations, not the whole batch's. It does not own the network.
+/// memory of one slice's activations, not the whole batch's; and a picture larger than <see cref="TileLatents"/>
+/// latents (times the factor in pixels) goes through in overlapping tiles (<see cref="LatentTiles"/>), so that its
+/// memory is that of one tile. It does not own the network.
 /// </summary>
 public sealed class LatentAutoencoder : IAutoencoder
 {
@@ -18,6 +20,10 @@ public sealed class LatentAutoencoder : IAutoencoder
     public double Scale { get; }
     /// <summary>Images encoded or decoded at once.</summary>
     public int SliceSize { get; init; } = 4;
+    /// <summary>Side of the tiles, in latents, for grids larger than it (null: never tiled).</summary>
+    public int? TileLatents { get; init; }
+    /// <summary>Latents by which neighbouring tiles overlap and blend.</summary>
+    public int TileOverlap { get; init; } = 8;
 
     public LatentAutoencoder(AutoencoderKL network, double scale)
     {
@@ -35,13 +41,17 @@ public sealed class LatentAutoencoder : IAutoencoder
         return new(Network.Config.ResolvedOutChannels, latent.Size * Network.Config.Factor);
     }
 
-    public Tensor Encode(Tensor pixels) => Sliced(pixels, x =>
+    public Tensor Encode(Tensor pixels) => Sliced(pixels, x => Tiled(x, p =>
     {
-        using var posterior = Network.Encode(x);
+        using var posterior = Network.Encode(p);
         return posterior.Mean * Scale;
-    });
+    }, unit: Network.Config.Factor, numerator: 1, denominator: Network.Config.Factor));
 
-    public Tensor Decode(Tensor latents) => Sliced(latents, z => Network.Decode(z / Scale));
+    public Tensor Decode(Tensor latents) => Sliced(latents, z => Tiled(z, l => Network.Decode(l / Scale), unit: 1, numerator: Network.Config.Factor, denominator: 1));
+
+    /// <param name="unit">Input positions per latent (the factor for pixels, 1 for latents).</param>
+    private Tensor Tiled(Tensor x, Func<Tensor, Tensor> f, int unit, int numerator, int denominator) =>
+        TileLatents is int tile ? LatentTiles.Apply(x, f, tile * unit, Math.Min(TileOverlap, tile / 2) * unit, numerator, denominator) : f(x);
 
     private Tensor Sliced(Tensor batch, Func<Tensor, Tensor> f)
     {

@@ -55,7 +55,14 @@ public static class Reconstruction
 
         using var network = folder.Load(out _);
         network.to(device);
-        var autoencoder = new LatentAutoencoder(network, described.Scale ?? 1.0);
+        // Pictures larger than the autoencoder was trained at go through in tiles of its training size (blended where
+        // they overlap), so that the memory is that of a picture it was made for.
+        var autoencoder = new LatentAutoencoder(network, described.Scale ?? 1.0)
+        {
+            TileLatents = described.ImageSize is int trained && size > trained ? trained / factor : null,
+        };
+        if (autoencoder.TileLatents is int tile)
+            info?.Invoke($"the autoencoder was trained at {described.ImageSize} px: encoding and decoding in blended tiles of {tile * factor} px");
         var psnr = new List<double>();
         var ssim = new List<double>();
         var originalsBytes = new List<byte[]>();

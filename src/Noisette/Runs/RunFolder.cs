@@ -31,7 +31,7 @@ public sealed partial class RunFolder
     public string PlotsDir => Path.Combine(Root, "plots");
     public string LossPlotPath => Path.Combine(PlotsDir, "loss.png");
     public string TensorBoardDir => Path.Combine(Root, "tensorboard");
-    /// <summary>A latent run's encoded training pictures (<see cref="Training.LatentCache"/>): rebuilt when the pictures or the autoencoder change.</summary>
+    /// <summary>A latent run's encoded training pictures (the latent cache): rebuilt when the pictures or the autoencoder change.</summary>
     public string LatentsDir => Path.Combine(Root, "latents");
 
     public RunFolder(string root) => Root = Path.GetFullPath(root);

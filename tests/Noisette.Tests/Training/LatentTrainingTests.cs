@@ -109,6 +109,26 @@ public sealed class LatentTrainingTests
     }
 
     [Fact]
+    public void TheLiveTensorCountStaysFlatOverLatentStepsAndCheckpoints()
+    {
+        using var dir = new TempFolder("latent-tensors");
+        var space = ImportedAutoencoder(dir);
+        // Checkpoints every 20 steps validate on latents, sample and decode a grid; counted between them (steps 10, 30, …).
+        using var t = Trainer.Start(LatentConfig(space, 120, 20) with { Batch = 2, LogEvery = 10, SampleCount = 4 },
+                                    new RunFolder(dir["run"]), Train, Info, validation: Validation);
+        var counts = new SortedDictionary<int, long>();
+        t.Train(CancellationToken.None, p => { if (p.CheckpointDir is null && p.Step % 20 == 10) counts[p.Step] = t.LiveTensors; });
+        Assert.Equal(6, counts.Count);
+        // A batch here is three tensors (means, log-variances, no labels: two), so the batches in flight move the sum by
+        // a dozen at most; one tensor left behind per step would add 80 between step 30 and step 110.
+        const int InFlight = 12;
+        long reference = counts[30];
+        foreach (var (step, count) in counts.Where(c => c.Key >= 30))
+            Assert.True(Math.Abs(count - reference) <= InFlight,
+                        $"live tensors at step {step}: {count}, at step 30: {reference} (all: {string.Join(", ", counts.Values)})");
+    }
+
+    [Fact]
     public void AChangedOrMissingAutoencoderIsRefusedWithWhatToDo()
     {
         using var dir = new TempFolder("latent-changed");
