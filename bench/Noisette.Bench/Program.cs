@@ -23,7 +23,7 @@ using Noisette.Training;
 //
 //   dotnet run -c Release --project bench/Noisette.Bench -- train --preset letters32 --batch 32 --steps 10 --threads 2 --precision bf16
 //   dotnet run -c Release --project bench/Noisette.Bench -- train --preset latent256 --batch 32 --steps 10   (latent training at 256 px)
-//   dotnet run -c Release --project bench/Noisette.Bench -- train --preset latent256 --image-size 256 --channels 3 --batch 4 --steps 3   (its pixel peer)
+//   dotnet run -c Release --project bench/Noisette.Bench -- train --preset latent256 --image-size 256 --channels 3 --no-attention --batch 4 --steps 3   (its pixel peer)
 //   dotnet run -c Release --project bench/Noisette.Bench -- sample --preset letters32 --threads 2 --precision bf16
 //   dotnet run -c Release --project bench/Noisette.Bench -- check --images 10000
 //   dotnet run -c Release --project bench/Noisette.Bench -- studio --repeats 5
@@ -50,7 +50,8 @@ try
         case "train":
             Console.WriteLine(TrainBench.Run(preset, Int("batch", "32"), Int("steps", "10"), threads, precision,
                                              Opt("image-size", "") is { Length: > 0 } size ? int.Parse(size, CultureInfo.InvariantCulture) : null,
-                                             Opt("channels", "") is { Length: > 0 } ch ? int.Parse(ch, CultureInfo.InvariantCulture) : null));
+                                             Opt("channels", "") is { Length: > 0 } ch ? int.Parse(ch, CultureInfo.InvariantCulture) : null,
+                                             argv.Contains("--no-attention")));
             return 0;
         case "sample":
             Console.WriteLine(SamplerBench.Run(preset, threads, precision, Int("batch", SamplerBench.Batch.ToString(CultureInfo.InvariantCulture))));

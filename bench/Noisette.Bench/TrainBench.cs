@@ -16,11 +16,13 @@ namespace Noisette.Bench;
 /// float32 loss, gradient clipping, AdamW and the EMA on flat buffers. Each phase is timed (on the CPU every op
 /// completes before the next starts, so wall-clock phases are exact). <c>--image-size</c> and <c>--channels</c> run a
 /// preset's U-Net at another size (resized as <c>train --image-size</c> resizes it) or channel count: the latent256
-/// U-Net on 256 px RGB pixels is the pixel-space peer of latent training at 256 px (docs/benchmarks.md).
+/// U-Net on 256 px RGB pixels is the pixel-space peer of latent training at 256 px (docs/benchmarks.md); with
+/// <c>--no-attention</c> (attention at 128×128 would cost more than the rest) it is the cheapest such peer.
 /// </summary>
 public static class TrainBench
 {
-    public static string Run(string preset, int batch, int steps, int threads, Precision requested, int? imageSize = null, int? channels = null)
+    public static string Run(string preset, int batch, int steps, int threads, Precision requested, int? imageSize = null, int? channels = null,
+                             bool noAttention = false)
     {
         TorchRuntime.ConfigureThreads(threads);
         var precision = PrecisionSupport.Resolve(requested, CPU, w => Console.Error.WriteLine("warning: " + w));
@@ -29,6 +31,7 @@ public static class TrainBench
         var cfg = ModelPresets.Get(preset).Model;
         if (imageSize is int size) cfg = cfg.Resized(size);
         if (channels is int c) cfg = cfg with { InChannels = c, OutChannels = 0 };
+        if (noAttention) cfg = cfg with { AttentionResolutions = [] };
         using var model = new UNet(cfg);
         long parameterCount = model.ParameterCount();
         using var flat = new FlatParameters(model, withGrad: true);
@@ -112,6 +115,7 @@ public static class TrainBench
             ["preset"] = preset,
             ["image_size"] = cfg.ImageSize,
             ["channels"] = cfg.InChannels,
+            ["attention"] = cfg.AttentionResolutions,
             ["params"] = parameterCount,
             ["batch"] = batch,
             ["threads"] = threads,

@@ -107,6 +107,14 @@ public static class CopyCheck
         return new CopyCheckResult { Matches = matches, Neighbours = k, Threshold = threshold, TrainingImages = training.Count };
     }
 
-    private static Tensor ToUnit(byte[] pixels, int count, int dims) =>
-        tensor(pixels, dtype: ScalarType.Byte).reshape(count, dims).to(float64).div(127.5).sub(1);
+    /// <summary>
+    /// The pixels as float64 in [−1, 1], converted here rather than by tensor arithmetic with scalar operands: the
+    /// quality benchmark crashed three times in libtorch's scalar checks inside that arithmetic (issue 16's notes).
+    /// </summary>
+    private static Tensor ToUnit(byte[] pixels, int count, int dims)
+    {
+        var values = new double[pixels.Length];
+        for (int i = 0; i < values.Length; i++) values[i] = pixels[i] / 127.5 - 1;
+        return tensor(values, [count, dims], dtype: float64);
+    }
 }
