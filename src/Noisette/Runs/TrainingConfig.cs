@@ -132,6 +132,9 @@ public sealed record TrainingConfig
         Part("diffusion", Diffusion.Validate);
         Part("data", Data.Validate);
         if (Autoencoder is not null) list.AddRange(Autoencoder.Problems(Model));
+        else if (Model.InChannels is not (1 or 3))
+            list.Add(new ConfigProblem("autoencoder", $"the U-Net takes {Model.InChannels}-channel input (model.in_channels), which only an autoencoder's " +
+                                                      "latents have, but the run names no autoencoder: choose one, or a pixel preset"));
         var s = CultureInfo.InvariantCulture;
         Check(Steps >= 1, "steps", $"the number of steps must be at least 1, got {Steps}");
         Check(Batch >= 1, "batch", $"the batch must be at least 1 picture per step, got {Batch}");

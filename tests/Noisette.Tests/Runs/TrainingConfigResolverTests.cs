@@ -315,6 +315,8 @@ public class TrainingConfigResolverTests
         var channels = RefusedLatent(Request(), Colour, Kl(), file);
         Assert.Equal("autoencoder", channels.Key);
         Assert.Contains("latents have 4 channels but the U-Net takes 3", channels.Message);
+        // A latent preset's config file (from `noisette init --preset latent256`) without an autoencoder.
+        Assert.Contains("names no autoencoder", RefusedLatent(Request(), Colour, null, TrainingDefaults.For("latent256")).Message);
         // A fine-tune keeps its space: a pixel run takes no autoencoder, a latent run no other one.
         var pixelSource = new FineTuneSource("letters", TrainingDefaults.For("letters32"));
         Assert.Contains("learned pixels", RefusedLatent(Request(), Gray(), Kl(pixelChannels: 1), source: pixelSource).Message);
