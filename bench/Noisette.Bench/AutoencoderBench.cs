@@ -49,7 +49,7 @@ public static class AutoencoderBench
     /// Seconds to build a latent run's cache (<see cref="Noisette.Training.LatentCache.Build"/>) of <paramref name="images"/>
     /// random RGB pictures with `autoencoder train`'s default autoencoder, and the peak memory so far.
     /// </summary>
-    public static string CacheBuild(int images, int size, int threads, bool flips)
+    public static string CacheBuild(int images, int size, int threads, bool flips, int batch = 16)
     {
         TorchRuntime.ConfigureThreads(threads);
         var config = AutoencoderTrainingConfig.Preset(8, 4, 3);
@@ -58,10 +58,10 @@ public static class AutoencoderBench
         new Random(0).NextBytes(pixels);
         var set = new Noisette.Data.InMemoryImageSet(pixels, images, 3, size);
         var clock = Stopwatch.StartNew();
-        using var cache = Noisette.Training.LatentCache.Build(model, set, flips, "bench");
+        using var cache = Noisette.Training.LatentCache.Build(model, set, flips, "bench", batch);
         double seconds = clock.Elapsed.TotalSeconds;
         return string.Create(CultureInfo.InvariantCulture,
-            $"{{\"autoencoder\":\"default-f8\",\"images\":{images},\"size\":{size},\"flips\":{(flips ? "true" : "false")},\"threads\":{threads},\"seconds\":{seconds:F1},\"seconds_per_image\":{seconds / images:F4},\"peak_rss_mib_so_far\":{(PeakMemory.Mib() ?? 0):F0}}}");
+            $"{{\"autoencoder\":\"default-f8\",\"images\":{images},\"size\":{size},\"flips\":{(flips ? "true" : "false")},\"batch\":{batch},\"threads\":{threads},\"seconds\":{seconds:F1},\"seconds_per_image\":{seconds / images:F4},\"peak_rss_mib_so_far\":{(PeakMemory.Mib() ?? 0):F0}}}");
     }
 
     private static double Median(int repeats, Action call)

@@ -61,7 +61,7 @@ try
                                                    Opt("tile", "") is { Length: > 0 } tile ? int.Parse(tile, CultureInfo.InvariantCulture) : null));
             return 0;
         case "latent-cache":
-            Console.WriteLine(AutoencoderBench.CacheBuild(Int("images", "1000"), Int("size", "256"), threads, Opt("flips", "false") == "true"));
+            Console.WriteLine(AutoencoderBench.CacheBuild(Int("images", "1000"), Int("size", "256"), threads, Opt("flips", "false") == "true", Int("batch", "16")));
             return 0;
         case "check":
             Console.WriteLine(CheckBench.Run(Int("images", "10000")));

@@ -155,7 +155,8 @@ public static class RunQuality
         double guidance = label is null ? 1.0 : o.Double("guidance", model.Bundle.DefaultGuidance);
         return o.Get("x0") switch
         {
-            null or "clip" => new Denoiser(model.Bundle.Network, model.Bundle.Diffusion) { Label = label, GuidanceScale = guidance },
+            null => new Denoiser(model.Bundle.Network, model.Bundle.Diffusion) { Label = label, GuidanceScale = guidance, ClipDenoised = model.Bundle.ClipDenoised },
+            "clip" => new Denoiser(model.Bundle.Network, model.Bundle.Diffusion) { Label = label, GuidanceScale = guidance },
             "none" => new Denoiser(model.Bundle.Network, model.Bundle.Diffusion) { Label = label, GuidanceScale = guidance, ClipDenoised = false },
             var d when d.StartsWith("dynamic:", StringComparison.Ordinal) &&
                        double.TryParse(d.AsSpan(8), System.Globalization.CultureInfo.InvariantCulture, out var q) && q is > 0 and <= 1 =>

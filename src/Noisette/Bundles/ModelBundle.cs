@@ -51,8 +51,15 @@ public sealed class ModelBundle
 
     public Device Device => Network.parameters().First().device;
 
+    /// <summary>
+    /// Whether the denoiser clamps its predicted x₀ to [−1, 1]: right for pixels, which lie there, and wrong for an
+    /// autoencoder's latents, which do not (scaled to unit variance, with per-channel offsets; clamping them turns
+    /// samples and edits into hollow, broken strokes), so a latent model's predictions are left as they are.
+    /// </summary>
+    public bool ClipDenoised => Autoencoder is IdentityAutoencoder;
+
     /// <summary>The denoiser without a condition (a conditional network's null class).</summary>
-    public Denoiser Denoiser() => new(Network, Diffusion);
+    public Denoiser Denoiser() => new(Network, Diffusion) { ClipDenoised = ClipDenoised };
 
     /// <summary>The denoiser for one class (by name, or by index for unnamed classes) with classifier-free guidance; null = no class.</summary>
     public Denoiser Denoiser(string? className, double guidance)
@@ -63,7 +70,7 @@ public sealed class ModelBundle
             return Denoiser();
         }
         var classes = RequireClasses();
-        return new Denoiser(Network, Diffusion) { Label = classes.Label(className), GuidanceScale = classes.CheckGuidance(guidance) };
+        return new Denoiser(Network, Diffusion) { ClipDenoised = ClipDenoised, Label = classes.Label(className), GuidanceScale = classes.CheckGuidance(guidance) };
     }
 
     /// <summary>The guidance scale when none is asked for: the conditioner's default (2 for a model without one; unused there).</summary>

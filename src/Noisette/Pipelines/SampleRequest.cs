@@ -35,7 +35,7 @@ public static class SamplePipeline
         double guidance = bundle.Classes is { } conditioner
             ? (classes.Count > 0 ? conditioner.CheckGuidance(s.GuidanceFor(bundle)) : s.GuidanceFor(bundle))
             : 1.0;
-        var denoiser = new Sampling.Denoiser(bundle.Network, bundle.Diffusion) { GuidanceScale = guidance };
+        var denoiser = new Sampling.Denoiser(bundle.Network, bundle.Diffusion) { ClipDenoised = bundle.ClipDenoised, GuidanceScale = guidance };
         var images = Generation.BatchedOrInSlot(Enumerable.Range(0, seeds.Count).ToArray(), s.BatchSize, s.Slot, progress,
             (items, batch, report) => ImageBatches.Sample(denoiser, sampler, options, items.Select(i => seeds[i]).ToArray(), batch, report,
                                                           labels is null ? null : items.Select(i => labels[i]).ToArray(), preview, bundle.Autoencoder));

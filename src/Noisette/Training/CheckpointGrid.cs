@@ -65,5 +65,5 @@ public static class CheckpointGrid
     }
 
     private static Denoiser Guided(ModelBundle bundle, TrainingConfig config) =>
-        new(bundle.Network, bundle.Diffusion) { GuidanceScale = bundle.Classes is not null ? config.SampleGuidance : 1.0 };
+        new(bundle.Network, bundle.Diffusion) { ClipDenoised = bundle.ClipDenoised, GuidanceScale = bundle.Classes is not null ? config.SampleGuidance : 1.0 };
 }

@@ -170,6 +170,15 @@ public sealed class LatentTrainingTests
         var ae = Assert.IsType<LatentAutoencoder>(bundle.Autoencoder);
         Assert.Equal(model.Config.Training.Autoencoder!.Scale!.Value, ae.Scale);
 
+        // Latents are not bounded as pixels are: the denoiser leaves its predicted x₀ unclamped (a pixel model's is
+        // clamped to [−1, 1]; clamping latents turned samples and edits into hollow, broken strokes).
+        Assert.False(bundle.ClipDenoised);
+        using (inference_mode())
+        {
+            var x = full([1, 4, 8, 8], 3.0f, device: model.Device);
+            Assert.True(bundle.Denoiser().Predict(x, 0).X0.abs().max().item<float>() > 1.5);
+        }
+
         var ddim = Samplers.Get("ddim");
         var options = new SamplerOptions { Steps = 5 };
         var samples = ImageBatches.Sample(bundle.Denoiser(), ddim, options, [0, 1], autoencoder: ae);
