@@ -18,7 +18,7 @@ namespace Noisette.Bench.Quality;
 /// there (both from the run's metrics.jsonl), so that one can see whether the validation loss tracks sample quality.
 /// For experiments, and only here (the library's samplers are untouched): --spacing picks the visited timesteps
 /// (evenly in time, evenly in log-SNR, or quadratic in time, as in the DDIM paper), --x0 how the predicted clean
-/// image is bounded (clip to [−1, 1], the library's default; none; or dynamic:P, Imagen's dynamic thresholding at
+/// image is bounded (clip to [−1, 1], the library's default for pixel models; none, its default for latent ones; or dynamic:P, Imagen's dynamic thresholding at
 /// the P-th quantile of |x̂₀|), --noise zero-mean removes each initial noise image's mean, and --per-seed FILE
 /// appends per sample: step, letter, seed, initial noise mean, sample mean gray level, the class read.
 /// </summary>
@@ -48,7 +48,7 @@ public static class RunQuality
         {
             using var model = LoadedModel.Load(run.Root, step.ToString(System.Globalization.CultureInfo.InvariantCulture), precision: precision);
             var options = Options(model, sampler, o);
-            setting = $"{sampler.Name}, {options.NetworkCalls(sampler, model.Bundle.Diffusion)} network calls ({o.Get("spacing") ?? "its own spacing"}, x0 {o.Get("x0") ?? "clip"}{(o.Get("noise") is { } nm ? ", noise " + nm : "")})";
+            setting = $"{sampler.Name}, {options.NetworkCalls(sampler, model.Bundle.Diffusion)} network calls ({o.Get("spacing") ?? "its own spacing"}, x0 {o.Get("x0") ?? (model.Bundle.ClipDenoised ? "clip" : "none")}{(o.Get("noise") is { } nm ? ", noise " + nm : "")})";
             var scores = new List<LetterScore>();
             var clock = Stopwatch.StartNew();
             double sampling = 0;
