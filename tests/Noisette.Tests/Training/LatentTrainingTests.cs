@@ -129,6 +129,32 @@ public sealed class LatentTrainingTests
     }
 
     [Fact]
+    public void AClassConditionalLatentRunTrainsOnLabelledLatentsAndSamplesEachClassWithGuidance()
+    {
+        using var dir = new TempFolder("latent-classes");
+        var space = ImportedAutoencoder(dir);
+        var data = Letters.Value;
+        var labels = Enumerable.Range(0, data.Count).Select(i => i % 2).ToArray();   // two made-up classes
+        var train = new SubsetImageSet(data, data.TrainIndices, labels);
+        var config = LatentConfig(space, 3, 3) with
+        {
+            ClassNames = ["even", "odd"],
+            Model = LatentConfig(space, 3, 3).Model with { NumClasses = 2, NullClass = true },
+        };
+        using (var t = Trainer.Start(config, new RunFolder(dir["run"]), train, Info))
+            Assert.Equal(TrainingOutcome.Completed, t.Train(CancellationToken.None));
+        using var model = LoadedModel.Load(dir["run"]);
+        Assert.Equal(RunComponents.Kl, model.Config.Components!.Autoencoder);
+        Assert.Equal(RunComponents.Classes, model.Config.Components.Conditioner);
+        var bundle = model.Bundle;
+        var options = new SamplerOptions { Steps = 4 };
+        var even = ImageBatches.Sample(bundle.Denoiser("even", 3.0), Samplers.Get("ddim"), options, [7], autoencoder: bundle.Autoencoder)[0];
+        var odd = ImageBatches.Sample(bundle.Denoiser("odd", 3.0), Samplers.Get("ddim"), options, [7], autoencoder: bundle.Autoencoder)[0];
+        Assert.Equal(3 * 32 * 32, even.Length);
+        Assert.NotEqual(even, odd);   // the class reaches the network through guidance, and the decoder shows it
+    }
+
+    [Fact]
     public void AChangedOrMissingAutoencoderIsRefusedWithWhatToDo()
     {
         using var dir = new TempFolder("latent-changed");
