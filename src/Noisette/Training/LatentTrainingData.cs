@@ -106,10 +106,12 @@ public sealed class LatentTrainingData : IDisposable
         {
             using var _ = inference_mode();
             var parts = new List<Tensor>();
-            for (int start = 0; start < indices.Count; start += 16)
+            // In the autoencoder's own slices, so that only one slice of pictures is in memory at a time.
+            int slice = Autoencoder.SliceSize;
+            for (int start = 0; start < indices.Count; start += slice)
             {
                 using var scope = NewDisposeScope();
-                var x = Pixels.FromImages(pictures, indices.Skip(start).Take(16).ToArray(), device);
+                var x = Pixels.FromImages(pictures, indices.Skip(start).Take(slice).ToArray(), device);
                 parts.Add(Autoencoder.Encode(x).cpu().MoveToOuterDisposeScope());
             }
             var all = cat(parts, 0);
